@@ -1,0 +1,1 @@
+"""Commit pipeline: validate, plan, apply, persist."""

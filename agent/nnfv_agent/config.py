@@ -1,0 +1,121 @@
+"""The agent's configuration file (TOML) and password hashing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PBKDF2_ITERATIONS = 200_000
+
+
+@dataclass
+class User:
+    name: str
+    password_hash: str | None = None
+    authorized_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AgentConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 830
+    state_dir: Path = Path("/var/lib/nnfv-agent")
+    host_key: Path | None = None
+    users: list[User] = field(default_factory=list)
+    max_sessions: int = 16
+    max_message_size: int = 16 * 1024 * 1024
+    yang_dir: Path | None = None
+    log_level: str = "INFO"
+
+    @property
+    def host_key_path(self) -> Path:
+        return self.host_key or self.state_dir / "ssh_host_ecdsa_key"
+
+    def user(self, name: str) -> User | None:
+        return next((u for u in self.users if u.name == name), None)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"listen address '{value}' is not HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def load(path: Path | None) -> AgentConfig:
+    cfg = AgentConfig()
+    if path is None:
+        return cfg
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    known = {
+        "listen",
+        "state_dir",
+        "host_key",
+        "users",
+        "max_sessions",
+        "max_message_size",
+        "yang_dir",
+        "log_level",
+    }
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
+    if "listen" in raw:
+        cfg.listen_host, cfg.listen_port = parse_listen(str(raw["listen"]))
+    for key in ("state_dir", "host_key", "yang_dir"):
+        if key in raw:
+            setattr(cfg, key, Path(raw[key]))
+    for key in ("max_sessions", "max_message_size"):
+        if key in raw:
+            value = raw[key]
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{path}: {key} must be a positive integer")
+            setattr(cfg, key, value)
+    if "log_level" in raw:
+        cfg.log_level = str(raw["log_level"]).upper()
+    for entry in raw.get("users", []):
+        if "name" not in entry:
+            raise ConfigError(f"{path}: every [[users]] entry needs a name")
+        keys = entry.get("authorized_keys", [])
+        if isinstance(keys, str):
+            keys = [keys]
+        cfg.users.append(User(entry["name"], entry.get("password_hash"), list(keys)))
+    return cfg
+
+
+def hash_password(
+    password: str, *, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS
+) -> str:
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return "$".join(
+        [
+            "pbkdf2-sha256",
+            str(iterations),
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        ]
+    )
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2-sha256":
+        return False
+    got = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    return hmac.compare_digest(got, base64.b64decode(digest))

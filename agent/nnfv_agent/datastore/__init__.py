@@ -1,0 +1,1 @@
+"""Configuration datastores (running, candidate, startup) backed by libyang."""

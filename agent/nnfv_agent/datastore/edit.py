@@ -1,0 +1,264 @@
+"""Apply an edit-config <config> to a datastore tree (RFC 6241 section 7.2).
+
+The engine works on XML trees and a schema index; it decides *where* each operation lands and
+raises data-exists / data-missing / unknown-element. libyang then parses and validates the result,
+so every value and constraint check stays in libyang.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from lxml import etree
+
+from ..netconf.errors import ErrorType, RpcError
+from ..netconf.xml import NC, qn
+from .schema import Schema, SchemaNode
+
+OPERATION = qn(NC, "operation")
+EDIT_OPERATIONS = ("merge", "replace", "create", "delete", "remove")
+DEFAULT_OPERATIONS = ("merge", "replace", "none")
+_CREATING = ("merge", "replace", "create")
+
+
+def canonical(value: str | None, snode: SchemaNode) -> str:
+    text = (value or "").strip()
+    if snode.base_type and snode.base_type.startswith(("int", "uint")):
+        try:
+            return str(int(text, 0 if text.lower().startswith("0x") else 10))
+        except ValueError:
+            return text
+    if snode.base_type == "boolean":
+        return text.lower()
+    return text
+
+
+class EditEngine:
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.known_namespaces = set(schema.namespaces.values())
+
+    def apply(self, target: etree._Element, config: etree._Element, default_op: str) -> None:
+        """Mutate `target` (a <data> element holding top-level nodes) in place."""
+        for edit in config:
+            if not isinstance(edit.tag, str):
+                continue
+            self._walk(edit, target, self.schema.root, default_op, "")
+
+    # ---- the walk -----------------------------------------------------------------------
+
+    def _walk(
+        self,
+        edit: etree._Element,
+        tparent: etree._Element,
+        sparent: SchemaNode,
+        inherited: str,
+        path: str,
+    ) -> None:
+        qname = etree.QName(edit)
+        snode = sparent.child(qname.namespace, qname.localname)
+        if snode is None:
+            raise self._unknown(edit, qname, path)
+        step = self._step(edit, snode, path)
+        here = path + step
+        if not snode.config:
+            raise RpcError(
+                "invalid-value",
+                f"'{snode.name}' is state data and cannot be configured",
+                ErrorType.APPLICATION,
+                **self._path(here),
+            )
+        op = self._operation(edit, inherited, here)
+        match = self._find(tparent, edit, snode)
+
+        if op == "create":
+            if match is not None:
+                raise RpcError(
+                    "data-exists",
+                    f"'{snode.name}' already exists; create refuses to overwrite it",
+                    ErrorType.APPLICATION,
+                    **self._path(here),
+                )
+            tparent.append(self._clean_copy(edit))
+        elif op == "delete":
+            if match is None:
+                raise RpcError(
+                    "data-missing",
+                    f"'{snode.name}' does not exist, so it cannot be deleted",
+                    ErrorType.APPLICATION,
+                    **self._path(here),
+                )
+            tparent.remove(match)
+        elif op == "remove":
+            if match is not None:
+                tparent.remove(match)
+        elif op == "replace":
+            new = self._clean_copy(edit)
+            if match is not None:
+                match.addprevious(new)
+                tparent.remove(match)
+            else:
+                tparent.append(new)
+        elif op == "merge":
+            self._merge(edit, tparent, snode, match, here)
+        else:  # none
+            if snode.kind in ("leaf", "leaf-list", "anydata", "anyxml"):
+                return
+            if match is None:
+                if not self._has_op(edit, _CREATING):
+                    for sub in edit:
+                        if isinstance(sub.tag, str):
+                            self._walk(sub, etree.Element("scratch"), snode, "none", here)
+                    return
+                match = self._shell(edit, snode)
+                tparent.append(match)
+            for sub in edit:
+                if isinstance(sub.tag, str):
+                    self._walk(sub, match, snode, "none", here)
+
+    def _merge(
+        self,
+        edit: etree._Element,
+        tparent: etree._Element,
+        snode: SchemaNode,
+        match: etree._Element | None,
+        here: str,
+    ) -> None:
+        if snode.kind in ("leaf", "anydata", "anyxml"):
+            new = self._clean_copy(edit)
+            if match is not None:
+                match.addprevious(new)
+                tparent.remove(match)
+            else:
+                tparent.append(new)
+            return
+        if snode.kind == "leaf-list":
+            if match is None:
+                tparent.append(self._clean_copy(edit))
+            return
+        if match is None:
+            match = self._shell(edit, snode)
+            tparent.append(match)
+        for sub in edit:
+            if isinstance(sub.tag, str):
+                self._walk(sub, match, snode, "merge", here)
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _operation(self, edit: etree._Element, inherited: str, here: str) -> str:
+        own = edit.get(OPERATION)
+        if own is None:
+            return inherited
+        if own not in EDIT_OPERATIONS:
+            raise RpcError(
+                "bad-attribute",
+                f"unknown operation '{own}'",
+                ErrorType.PROTOCOL,
+                info={"bad-attribute": "operation", "bad-element": etree.QName(edit).localname},
+                **self._path(here),
+            )
+        if inherited in ("create", "delete", "remove", "replace"):
+            # Inside a subtree that is created, replaced or removed whole, a nested operation
+            # cannot be honoured without contradicting its parent.
+            if own != inherited:
+                raise RpcError(
+                    "operation-failed",
+                    f"operation '{own}' conflicts with the enclosing '{inherited}'",
+                    ErrorType.PROTOCOL,
+                    **self._path(here),
+                )
+        return own
+
+    def _find(
+        self, tparent: etree._Element, edit: etree._Element, snode: SchemaNode
+    ) -> etree._Element | None:
+        tag = edit.tag
+        if snode.kind == "list":
+            want = self._keys(edit, snode)
+            for cand in tparent.iterchildren(tag):
+                if self._keys(cand, snode, required=False) == want:
+                    return cand
+            return None
+        if snode.kind == "leaf-list":
+            want_value = canonical(edit.text, snode)
+            for cand in tparent.iterchildren(tag):
+                if canonical(cand.text, snode) == want_value:
+                    return cand
+            return None
+        return next(tparent.iterchildren(tag), None)
+
+    def _keys(self, el: etree._Element, snode: SchemaNode, required: bool = True) -> tuple:
+        values = []
+        for key in snode.keys:
+            key_el = el.find(qn(snode.namespace, key))
+            if key_el is None:
+                if required:
+                    raise RpcError(
+                        "missing-element",
+                        f"list '{snode.name}' entry is missing its key '{key}'",
+                        ErrorType.PROTOCOL,
+                        info={"bad-element": key},
+                    )
+                return ()
+            values.append(canonical(key_el.text, snode.children[(snode.namespace, key)]))
+        return tuple(values)
+
+    def _shell(self, edit: etree._Element, snode: SchemaNode) -> etree._Element:
+        shell = etree.Element(edit.tag, nsmap={None: snode.namespace})
+        for key in snode.keys:
+            key_el = edit.find(qn(snode.namespace, key))
+            etree.SubElement(shell, key_el.tag).text = key_el.text
+        return shell
+
+    @staticmethod
+    def _has_op(edit: etree._Element, ops: tuple[str, ...]) -> bool:
+        return any(el.get(OPERATION) in ops for el in edit.iter() if isinstance(el.tag, str))
+
+    @staticmethod
+    def _clean_copy(edit: etree._Element) -> etree._Element:
+        new = copy.deepcopy(edit)
+        for el in new.iter():
+            if isinstance(el.tag, str):
+                for attr in [a for a in el.attrib if a.startswith("{" + NC + "}")]:
+                    del el.attrib[attr]
+        etree.cleanup_namespaces(new)
+        return new
+
+    def _step(self, edit: etree._Element, snode: SchemaNode, path: str) -> str:
+        step = f"/{snode.prefix}:{snode.name}"
+        if snode.kind == "list":
+            keys = self._keys(edit, snode) if path is not None else ()
+            for key, value in zip(snode.keys, keys, strict=False):
+                step += f"[{snode.prefix}:{key}={_quote(value)}]"
+        elif snode.kind == "leaf-list":
+            step += f"[.={_quote(canonical(edit.text, snode))}]"
+        return step
+
+    def _path(self, xpath: str) -> dict:
+        nsmap = {}
+        for mod, prefix in self.schema.prefixes.items():
+            if f"/{prefix}:" in xpath or f"[{prefix}:" in xpath:
+                nsmap[prefix] = self.schema.namespaces[mod]
+        return {"path": xpath or "/", "path_nsmap": nsmap}
+
+    def _unknown(self, edit: etree._Element, qname: etree.QName, path: str) -> RpcError:
+        if qname.namespace not in self.known_namespaces:
+            return RpcError(
+                "unknown-namespace",
+                f"namespace '{qname.namespace}' of element "
+                f"'{qname.localname}' is not served by this agent",
+                ErrorType.APPLICATION,
+                info={"bad-element": qname.localname, "bad-namespace": qname.namespace or ""},
+                **self._path(path),
+            )
+        return RpcError(
+            "unknown-element",
+            f"element '{qname.localname}' is not defined in the schema at this place",
+            ErrorType.APPLICATION,
+            info={"bad-element": qname.localname},
+            **self._path(path),
+        )
+
+
+def _quote(value: str) -> str:
+    return f"'{value}'" if "'" not in value else f'"{value}"'

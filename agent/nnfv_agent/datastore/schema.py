@@ -1,0 +1,277 @@
+"""The YANG schema: one libyang context, a schema index for XML edits, and libyang error mapping.
+
+libyang is the validator. This module only wraps it so that every libyang failure turns into a
+typed RpcError with the right error-tag and an XPath error-path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libyang
+from _libyang import ffi, lib
+
+from ..netconf.errors import ErrorType, RpcError, RpcErrors
+
+log = logging.getLogger(__name__)
+
+# Our own modules and the standard ones the server implements.
+AGENT_MODULES = (
+    "ietf-netconf",
+    "ietf-netconf-with-defaults",
+    "ietf-netconf-monitoring",
+    "ietf-netconf-notifications",
+    "nnfv-service-graph",
+    "nnfv-nnf-template",
+    "nnfv-node",
+)
+# Modules whose config lives in the datastores (the others only describe protocol operations).
+CONFIG_MODULES = ("nnfv-service-graph", "nnfv-nnf-template", "nnfv-node")
+
+_LOCATION = re.compile(r'(?:Data|Schema) location "([^"]*)"')
+# Paths must be resolved by libyang for error-path; storing messages keeps them per context.
+libyang.configure_logging(True, logging.CRITICAL + 10)
+lib.ly_log_options(lib.LY_LOSTORE)
+lib.ly_set_log_clb(lib.lypy_log_cb, True)
+
+
+def default_yang_dir() -> Path:
+    env = os.environ.get("NNFV_YANG_DIR")
+    if env:
+        return Path(env)
+    packaged = Path(__file__).resolve().parent.parent / "yang"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "yang"
+
+
+@dataclass
+class SchemaNode:
+    """What the XML edit engine needs to know about one data node."""
+
+    name: str
+    namespace: str
+    module: str
+    prefix: str
+    kind: str  # container | list | leaf | leaf-list | anydata | anyxml
+    keys: tuple[str, ...] = ()
+    presence: bool = False
+    config: bool = True
+    default: str | None = None
+    base_type: str | None = None
+    children: dict[tuple[str, str], SchemaNode] = field(default_factory=dict)
+
+    def child(self, namespace: str | None, name: str) -> SchemaNode | None:
+        return self.children.get((namespace or "", name))
+
+
+@dataclass
+class YangIssue:
+    message: str
+    path: str | None
+    vecode: int
+    app_tag: str | None
+
+
+class Schema:
+    """Owns the libyang context. libyang contexts are not thread-safe, so every use takes `lock`."""
+
+    def __init__(self, yang_dir: Path | None = None) -> None:
+        self.yang_dir = Path(yang_dir or default_yang_dir())
+        search = [str(self.yang_dir), str(self.yang_dir / "ietf")]
+        self.ctx = libyang.Context(":".join(search))
+        self.lock = threading.RLock()
+        for name in AGENT_MODULES:
+            mod = self.ctx.load_module(name)
+            if name == "ietf-netconf":
+                mod.feature_enable_all()
+        self.root = SchemaNode("", "", "", "", "root")
+        self.prefixes: dict[str, str] = {}  # module name -> prefix
+        self.namespaces: dict[str, str] = {}  # module name -> namespace
+        for mod in self.ctx:
+            self.prefixes[mod.name()] = mod.prefix()
+            self.namespaces[mod.name()] = module_namespace(mod)
+        for mod in self.ctx:
+            if not mod.implemented():
+                continue
+            for snode in mod.children():
+                if snode.keyword() in ("container", "list", "leaf", "leaf-list"):
+                    self._index(snode, self.root)
+
+    def _index(self, snode: libyang.SNode, parent: SchemaNode) -> None:
+        mod = snode.module()
+        kind = snode.keyword()
+        node = SchemaNode(
+            name=snode.name(),
+            namespace=module_namespace(mod),
+            module=mod.name(),
+            prefix=mod.prefix(),
+            kind=kind,
+            config=not snode.config_false(),
+        )
+        if kind == "container":
+            node.presence = snode.presence() is not None
+        elif kind == "list":
+            node.keys = tuple(k.name() for k in snode.keys())
+        if kind in ("leaf", "leaf-list"):
+            node.base_type = snode.type().basename()
+            if kind == "leaf":
+                dflt = snode.default()
+                node.default = None if dflt is None else str(dflt)
+        parent.children[(node.namespace, node.name)] = node
+        if kind in ("container", "list"):
+            for sub in snode.children():
+                self._index(sub, node)
+
+    def node_for(self, element_path: list[tuple[str, str]]) -> SchemaNode | None:
+        node: SchemaNode | None = self.root
+        for key in element_path:
+            node = node.children.get(key) if node else None
+        return node
+
+    def module_names(self) -> list[str]:
+        return [m.name() for m in self.ctx]
+
+    # ---- libyang calls with structured errors -------------------------------------------
+
+    def parse(self, xml: str, *, validate: bool, edit: bool = False) -> libyang.DNode | None:
+        """Parse config XML. `edit` keeps nc:operation metadata and skips semantic checks."""
+        pflags = lib.LYD_PARSE_STRICT | lib.LYD_PARSE_NO_STATE
+        vflags = lib.LYD_VALIDATE_NO_STATE
+        if not validate or edit:
+            pflags |= lib.LYD_PARSE_ONLY
+            vflags = 0
+        with self.lock:
+            inp = ffi.new("struct ly_in **")
+            buf = ffi.new("char[]", xml.encode())
+            if lib.ly_in_new_memory(buf, inp) != lib.LY_SUCCESS:
+                raise RpcError("operation-failed", "cannot read input", ErrorType.APPLICATION)
+            tree = ffi.new("struct lyd_node **")
+            ret = lib.lyd_parse_data(
+                self.ctx.cdata, ffi.NULL, inp[0], lib.LYD_XML, pflags, vflags, tree
+            )
+            lib.ly_in_free(inp[0], 0)
+            if ret != lib.LY_SUCCESS:
+                if tree[0] != ffi.NULL:
+                    lib.lyd_free_all(tree[0])
+                raise self._errors()
+            if tree[0] == ffi.NULL:
+                return None
+            return libyang.DNode.new(self.ctx, tree[0])
+
+    def validate(self, tree: libyang.DNode | None) -> None:
+        """Full YANG validation (must, when, leafref, mandatory, unique) of a config tree."""
+        if tree is None:
+            return
+        with self.lock:
+            ptr = ffi.new("struct lyd_node **", tree.cdata)
+            ret = lib.lyd_validate_all(ptr, self.ctx.cdata, lib.LYD_VALIDATE_NO_STATE, ffi.NULL)
+            if ret != lib.LY_SUCCESS:
+                raise self._errors()
+
+    def _errors(self) -> RpcErrors:
+        issues = []
+        err = lib.ly_err_first(self.ctx.cdata)
+        while err:
+            issues.append(
+                YangIssue(
+                    message=ffi.string(err.msg).decode() if err.msg else "invalid data",
+                    path=_location(ffi.string(err.path).decode()) if err.path else None,
+                    vecode=err.vecode,
+                    app_tag=ffi.string(err.apptag).decode() if err.apptag else None,
+                )
+            )
+            err = err.next
+        lib.ly_err_clean(self.ctx.cdata, ffi.NULL)
+        if not issues:
+            issues.append(YangIssue("libyang rejected the data", None, 0, None))
+        return RpcErrors([self.to_rpc_error(i) for i in issues])
+
+    def to_rpc_error(self, issue: YangIssue) -> RpcError:
+        tag, app_tag, info = _classify(issue)
+        path, nsmap = self.xpath(issue.path) if issue.path else (None, {})
+        return RpcError(
+            tag,
+            issue.message,
+            ErrorType.APPLICATION,
+            path=path,
+            path_nsmap=nsmap,
+            app_tag=app_tag,
+            info=info,
+        )
+
+    def xpath(self, ly_path: str) -> tuple[str, dict[str, str]]:
+        """Turn a libyang path (JSON-style module prefixes) into an RFC 6241 error-path."""
+        return qualify_path(ly_path, self.prefixes, self.namespaces)
+
+
+def module_namespace(mod: libyang.Module) -> str:
+    return ffi.string(mod.cdata.ns).decode()
+
+
+def module_revision(mod: libyang.Module) -> str:
+    rev = mod.cdata.revision
+    return ffi.string(rev).decode() if rev != ffi.NULL else ""
+
+
+def _location(text: str) -> str:
+    found = _LOCATION.search(text)
+    return found.group(1) if found else text
+
+
+def _classify(issue: YangIssue) -> tuple[str, str | None, dict[str, str]]:
+    msg = issue.message
+    if issue.app_tag == "instance-required":
+        return "data-missing", issue.app_tag, {}
+    if issue.app_tag == "missing-choice":
+        return "data-missing", issue.app_tag, {}
+    if issue.app_tag in ("too-many-elements", "too-few-elements", "data-not-unique"):
+        return "operation-failed", issue.app_tag, {}
+    if "must" in msg.lower() or issue.app_tag == "must-violation":
+        return "operation-failed", issue.app_tag or "must-violation", {}
+    if issue.app_tag:
+        return "operation-failed", issue.app_tag, {}
+    name = _quoted(msg)
+    if "missing its key" in msg or msg.startswith("Mandatory node"):
+        return "missing-element", None, {"bad-element": name} if name else {}
+    if "No module with namespace" in msg:
+        ns = _quoted(msg)
+        return "unknown-namespace", None, {"bad-element": "config", "bad-namespace": ns or ""}
+    if "not found as a child" in msg or issue.vecode == lib.LYVE_REFERENCE:
+        return "unknown-element", None, {"bad-element": name} if name else {}
+    if "Duplicate instance" in msg:
+        return "data-exists", None, {}
+    return "invalid-value", None, {}
+
+
+def _quoted(msg: str) -> str | None:
+    found = re.search(r'"([^"]*)"', msg)
+    return found.group(1) if found else None
+
+
+_STEP = re.compile(
+    r"/(?:(?P<mod>[A-Za-z_][\w.-]*):)?(?P<name>[A-Za-z_][\w.-]*)(?P<preds>(?:\[[^\]]*\])*)"
+)
+_PRED_KEY = re.compile(r"\[(?:(?P<mod>[A-Za-z_][\w.-]*):)?(?P<name>[A-Za-z_][\w.-]*)=")
+
+
+def qualify_path(
+    ly_path: str, prefixes: dict[str, str], namespaces: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """Prefix every step with its module's YANG prefix, and return the prefixes used."""
+    out = []
+    nsmap: dict[str, str] = {}
+    current = None
+    for step in _STEP.finditer(ly_path):
+        current = step.group("mod") or current
+        prefix = prefixes.get(current or "", current or "")
+        if current in namespaces:
+            nsmap[prefix] = namespaces[current]
+        preds = _PRED_KEY.sub(f"[{prefix}:\\g<name>=", step.group("preds"))
+        out.append(f"/{prefix}:{step.group('name')}{preds}")
+    return ("".join(out) or ly_path), nsmap

@@ -1,0 +1,1 @@
+"""NETCONF protocol layer: SSH transport, framing, sessions and RPC dispatch."""

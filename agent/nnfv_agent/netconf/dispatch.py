@@ -1,0 +1,142 @@
+"""RPC dispatch: envelope checks, a registry from (namespace, name) to handler, and replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from .errors import ErrorType, RpcError, RpcErrors, operation_not_supported
+from .xml import NC, MalformedXml, parse, qn
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RawData:
+    """Reply content that is already serialized XML, wrapped in <data> (saves a re-parse)."""
+
+    xml: str
+    wrapper: str = "data"
+
+
+Reply = None | RawData | list[etree._Element]
+Handler = Callable[["Session", etree._Element], Reply]
+
+
+@dataclass
+class Statistics:
+    start_time: datetime
+    in_bad_hellos: int = 0
+    in_sessions: int = 0
+    dropped_sessions: int = 0
+    in_rpcs: int = 0
+    in_bad_rpcs: int = 0
+    out_rpc_errors: int = 0
+    out_notifications: int = 0
+
+
+class Dispatcher:
+    def __init__(self, capabilities: Callable[[], list[str]]) -> None:
+        self.handlers: dict[tuple[str, str], Handler] = {}
+        self.capabilities = capabilities
+        self.stats = Statistics(datetime.now(UTC))
+
+    def register(self, namespace: str, name: str, handler: Handler) -> None:
+        self.handlers[(namespace, name)] = handler
+
+    def handle(self, session: Session, message: bytes) -> bytes | None:
+        attrs: dict[str, str] = {}
+        try:
+            try:
+                rpc = parse(message)
+            except MalformedXml as exc:
+                raise RpcError(
+                    "malformed-message", f"the message is not well-formed XML: {exc}", ErrorType.RPC
+                ) from None
+            if rpc.tag != qn(NC, "rpc"):
+                raise RpcError(
+                    "unknown-element",
+                    f"expected <rpc>, got <{etree.QName(rpc).localname}>",
+                    ErrorType.RPC,
+                    info={"bad-element": etree.QName(rpc).localname},
+                )
+            attrs = dict(rpc.attrib)
+            if "message-id" not in attrs:
+                raise RpcError(
+                    "missing-attribute",
+                    "<rpc> has no message-id attribute",
+                    ErrorType.RPC,
+                    info={"bad-attribute": "message-id", "bad-element": "rpc"},
+                )
+            ops = [c for c in rpc if isinstance(c.tag, str)]
+            if len(ops) != 1:
+                raise RpcError(
+                    "malformed-message", "<rpc> must hold exactly one operation", ErrorType.RPC
+                )
+            op = ops[0]
+            q = etree.QName(op)
+            handler = self.handlers.get((q.namespace or "", q.localname))
+            if handler is None:
+                raise operation_not_supported(
+                    f"the RPC <{q.localname}> in namespace '{q.namespace}'"
+                )
+            session.counters.in_rpcs += 1
+            self.stats.in_rpcs += 1
+            result = handler(session, op)
+        except RpcError as err:
+            return self._error_reply(session, rpc_attrs=attrs, errors=[err])
+        except RpcErrors as errs:
+            return self._error_reply(session, rpc_attrs=attrs, errors=errs.errors)
+        except Exception as exc:
+            log.exception("session %d: RPC failed unexpectedly", session.id)
+            err = RpcError(
+                "operation-failed",
+                f"internal error: {type(exc).__name__}: {exc}",
+                ErrorType.APPLICATION,
+            )
+            return self._error_reply(session, rpc_attrs=attrs, errors=[err])
+        return self._reply(attrs, result)
+
+    def _error_reply(
+        self, session: Session, *, rpc_attrs: dict[str, str], errors: list[RpcError]
+    ) -> bytes:
+        if not rpc_attrs.get("message-id") or errors[0].type == ErrorType.RPC:
+            session.counters.in_bad_rpcs += 1
+            self.stats.in_bad_rpcs += 1
+        session.counters.out_rpc_errors += 1
+        self.stats.out_rpc_errors += 1
+        reply = _reply_element(rpc_attrs)
+        for err in errors:
+            reply.append(err.to_xml())
+        return etree.tostring(reply)
+
+    @staticmethod
+    def _reply(attrs: dict[str, str], result: Reply) -> bytes:
+        reply = _reply_element(attrs)
+        if result is None:
+            etree.SubElement(reply, qn(NC, "ok"))
+            return etree.tostring(reply)
+        if isinstance(result, RawData):
+            head = etree.tostring(reply).decode()
+            assert head.endswith("/>")
+            return (
+                f"{head[:-2]}><{result.wrapper}>{result.xml}</{result.wrapper}></rpc-reply>"
+            ).encode()
+        for el in result:
+            reply.append(el)
+        return etree.tostring(reply)
+
+
+def _reply_element(attrs: dict[str, str]) -> etree._Element:
+    reply = etree.Element(qn(NC, "rpc-reply"), nsmap={None: NC})
+    for key, value in attrs.items():
+        reply.set(key, value)
+    return reply

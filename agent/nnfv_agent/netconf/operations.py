@@ -1,0 +1,255 @@
+"""Handlers of the RFC 6241 base operations and their capability extensions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from .dispatch import RawData, Reply
+from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
+from .filters import subtree, xpath
+from .session import Session
+from .xml import NC, WD, child, child_text, local, ns_of, qn
+
+if TYPE_CHECKING:
+    from ..server import Agent
+
+DATASTORE_NAMES = ("running", "candidate", "startup")
+WD_MODES = ("report-all", "report-all-tagged", "trim", "explicit")
+
+
+class BaseOperations:
+    """Binds every base operation to the agent and registers it with the dispatcher."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.stores = agent.stores
+        for name in (
+            "get",
+            "get-config",
+            "edit-config",
+            "copy-config",
+            "delete-config",
+            "lock",
+            "unlock",
+            "close-session",
+            "kill-session",
+            "validate",
+            "commit",
+            "discard-changes",
+            "cancel-commit",
+        ):
+            handler = getattr(self, name.replace("-", "_"))
+            agent.dispatcher.register(NC, name, handler)
+
+    # ---- retrieval --------------------------------------------------------------------
+
+    def get_config(self, session: Session, op: etree._Element) -> Reply:
+        source = self._datastore(op, "source", DATASTORE_NAMES)
+        xml = self.stores.xml(source, _with_defaults(op))
+        return self._filtered(op, xml, [])
+
+    def get(self, session: Session, op: etree._Element) -> Reply:
+        xml = self.stores.xml("running", _with_defaults(op))
+        return self._filtered(op, xml, self.agent.state_data(op))
+
+    def _filtered(self, op: etree._Element, config_xml: str, state: list[etree._Element]) -> Reply:
+        filt = child(op, "filter")
+        if filt is None and not state:
+            return RawData(config_xml)
+        data = list(etree.fromstring(f"<data>{config_xml}</data>")) + state
+        if filt is not None:
+            data = self._apply_filter(filt, data)
+        wrapper = etree.Element(qn(NC, "data"))
+        wrapper.extend(data)
+        return [wrapper]
+
+    def _apply_filter(
+        self, filt: etree._Element, data: list[etree._Element]
+    ) -> list[etree._Element]:
+        kind = filt.get("type", "subtree")
+        if kind == "subtree":
+            return subtree(data, filt, self.agent.keys_of)
+        if kind == "xpath":
+            select = filt.get("select")
+            if not select:
+                raise RpcError(
+                    "missing-attribute",
+                    "an XPath filter needs a select attribute",
+                    ErrorType.PROTOCOL,
+                    info={"bad-attribute": "select", "bad-element": "filter"},
+                )
+            return xpath(data, select, filt.nsmap, self.agent.keys_of)
+        raise RpcError(
+            "bad-attribute",
+            f"unknown filter type '{kind}'",
+            ErrorType.PROTOCOL,
+            info={"bad-attribute": "type", "bad-element": "filter"},
+        )
+
+    # ---- editing ------------------------------------------------------------------------
+
+    def edit_config(self, session: Session, op: etree._Element) -> Reply:
+        target = self._datastore(op, "target", ("running", "candidate"))
+        default_op = child_text(op, "default-operation") or "merge"
+        if default_op not in ("merge", "replace", "none"):
+            raise invalid_value(
+                f"unknown default-operation '{default_op}'",
+                info={"bad-element": "default-operation"},
+            )
+        test_option = child_text(op, "test-option") or "test-then-set"
+        if test_option not in ("test-then-set", "set", "test-only"):
+            raise invalid_value(
+                f"unknown test-option '{test_option}'", info={"bad-element": "test-option"}
+            )
+        error_option = child_text(op, "error-option") or "stop-on-error"
+        if error_option not in ("stop-on-error", "continue-on-error", "rollback-on-error"):
+            raise invalid_value(
+                f"unknown error-option '{error_option}'", info={"bad-element": "error-option"}
+            )
+        # Every edit is atomic, so stop-on-error and continue-on-error behave like
+        # rollback-on-error: a failing edit changes nothing.
+        config = child(op, "config")
+        if config is None:
+            if child(op, "url") is not None:
+                raise RpcError(
+                    "operation-not-supported",
+                    "the :url capability is not supported",
+                    ErrorType.PROTOCOL,
+                )
+            raise missing_element("config", "edit-config")
+        self.stores.edit(
+            target,
+            config,
+            session_id=session.id,
+            default_operation=default_op,
+            test_option=test_option,
+        )
+        return None
+
+    def copy_config(self, session: Session, op: etree._Element) -> Reply:
+        target = self._datastore(op, "target", DATASTORE_NAMES)
+        source_el = child(op, "source")
+        if source_el is None:
+            raise missing_element("source", "copy-config")
+        inline = child(source_el, "config")
+        if inline is not None:
+            self.stores.copy(inline, target, session_id=session.id)
+            return None
+        source = self._datastore(op, "source", DATASTORE_NAMES)
+        self.stores.copy(source, target, session_id=session.id)
+        return None
+
+    def delete_config(self, session: Session, op: etree._Element) -> Reply:
+        target = self._datastore(op, "target", DATASTORE_NAMES)
+        self.stores.delete(target, session_id=session.id)
+        return None
+
+    def discard_changes(self, session: Session, op: etree._Element) -> Reply:
+        self.stores.locks.check_writable("candidate", session.id)
+        self.stores.discard_changes()
+        return None
+
+    def validate(self, session: Session, op: etree._Element) -> Reply:
+        source_el = child(op, "source")
+        if source_el is None:
+            raise missing_element("source", "validate")
+        inline = child(source_el, "config")
+        source = inline if inline is not None else self._datastore(op, "source", DATASTORE_NAMES)
+        plan = self.stores.validate(source)
+        return self.agent.plan_reply(plan)
+
+    def commit(self, session: Session, op: etree._Element) -> Reply:
+        confirmed = child(op, "confirmed") is not None
+        timeout_text = child_text(op, "confirm-timeout")
+        timeout = None
+        if timeout_text is not None:
+            if not confirmed:
+                raise bad_element("confirm-timeout", "confirm-timeout needs <confirmed/>")
+            if not timeout_text.isdigit() or int(timeout_text) == 0:
+                raise invalid_value(
+                    "confirm-timeout must be a positive number of seconds",
+                    info={"bad-element": "confirm-timeout"},
+                )
+            timeout = int(timeout_text)
+        persist = child_text(op, "persist")
+        if persist is not None and not confirmed:
+            raise bad_element("persist", "persist needs <confirmed/>")
+        self.agent.confirmed.commit(
+            session_id=session.id,
+            confirmed=confirmed,
+            timeout=timeout,
+            persist=persist,
+            persist_id=child_text(op, "persist-id"),
+        )
+        return None
+
+    def cancel_commit(self, session: Session, op: etree._Element) -> Reply:
+        self.agent.confirmed.cancel(session_id=session.id, persist_id=child_text(op, "persist-id"))
+        return None
+
+    # ---- locks and sessions -----------------------------------------------------------
+
+    def lock(self, session: Session, op: etree._Element) -> Reply:
+        self.stores.lock_datastore(self._datastore(op, "target", DATASTORE_NAMES), session.id)
+        return None
+
+    def unlock(self, session: Session, op: etree._Element) -> Reply:
+        self.stores.unlock_datastore(self._datastore(op, "target", DATASTORE_NAMES), session.id)
+        return None
+
+    def close_session(self, session: Session, op: etree._Element) -> Reply:
+        session.closing = True
+        return None
+
+    def kill_session(self, session: Session, op: etree._Element) -> Reply:
+        text = child_text(op, "session-id")
+        if text is None:
+            raise missing_element("session-id", "kill-session")
+        if not text.isdigit():
+            raise invalid_value(
+                f"session-id '{text}' is not a number", info={"bad-element": "session-id"}
+            )
+        victim = int(text)
+        if victim == session.id:
+            raise invalid_value(
+                "a session cannot kill itself; use close-session",
+                info={"bad-element": "session-id"},
+            )
+        if not self.agent.kill_session(victim):
+            raise invalid_value(f"there is no session {victim}", info={"bad-element": "session-id"})
+        return None
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _datastore(op: etree._Element, which: str, allowed: tuple[str, ...]) -> str:
+        holder = child(op, which)
+        if holder is None:
+            raise missing_element(which, local(op))
+        names = [c for c in holder if isinstance(c.tag, str)]
+        if len(names) != 1:
+            raise missing_element(which, local(op))
+        el = names[0]
+        name = local(el)
+        if name == "url":
+            raise RpcError(
+                "operation-not-supported",
+                "the :url capability is not supported",
+                ErrorType.PROTOCOL,
+            )
+        if ns_of(el) != NC or name not in allowed:
+            raise invalid_value(
+                f"<{name}> is not a valid {which} for <{local(op)}>", info={"bad-element": which}
+            )
+        return name
+
+
+def _with_defaults(op: etree._Element) -> str | None:
+    mode = child_text(op, "with-defaults", WD)
+    if mode is not None and mode not in WD_MODES:
+        raise invalid_value(
+            f"unknown with-defaults mode '{mode}'", info={"bad-element": "with-defaults"}
+        )
+    return mode

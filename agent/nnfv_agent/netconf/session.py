@@ -1,0 +1,162 @@
+"""One NETCONF session over one SSH channel: hello, framing, the RPC loop, and clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from lxml import etree
+
+from . import framing
+from .errors import ErrorType, RpcError
+from .xml import NC, MalformedXml, parse, qn
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+BASE_10 = "urn:ietf:params:netconf:base:1.0"
+BASE_11 = "urn:ietf:params:netconf:base:1.1"
+
+
+class Channel(Protocol):
+    def recv(self, nbytes: int) -> bytes: ...
+    def sendall(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Counters:
+    in_rpcs: int = 0
+    in_bad_rpcs: int = 0
+    out_rpc_errors: int = 0
+    out_notifications: int = 0
+
+
+@dataclass
+class Session:
+    id: int
+    username: str
+    source_host: str
+    channel: Channel
+    dispatcher: Dispatcher
+    max_message: int
+    login_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    counters: Counters = field(default_factory=Counters)
+    chunked: bool = False
+    closing: bool = False
+
+    def __post_init__(self) -> None:
+        self._send_lock = threading.Lock()
+        self._reader = framing.FrameReader(self.max_message)
+
+    # ---- I/O ----------------------------------------------------------------------------
+
+    def send(self, message: bytes) -> None:
+        with self._send_lock:
+            self.channel.sendall(framing.encode(message, self.chunked))
+
+    def close(self) -> None:
+        self.closing = True
+        try:
+            self.channel.close()
+        except (OSError, EOFError):
+            pass
+
+    def _messages(self):
+        while not self.closing:
+            try:
+                data = self.channel.recv(65536)
+            except (TimeoutError, OSError, EOFError):
+                return
+            if not data:
+                return
+            yield from self._reader.feed(data)
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.send(self._hello())
+        messages = self._messages()
+        try:
+            first = next(messages, None)
+            if first is None:
+                return
+            if not self._accept_hello(first):
+                return
+            for message in messages:
+                if isinstance(message, framing.TooBig):
+                    self.counters.in_bad_rpcs += 1
+                    self._send_error(
+                        None,
+                        RpcError(
+                            "too-big",
+                            f"message of {message.size} bytes exceeds the limit of "
+                            f"{self.max_message} bytes",
+                            ErrorType.RPC,
+                        ),
+                    )
+                    continue
+                reply = self.dispatcher.handle(self, message)
+                if reply is not None:
+                    self.send(reply)
+                if self.closing:
+                    return
+        except framing.FramingError as exc:
+            log.warning("session %d: framing error, closing: %s", self.id, exc)
+        except (OSError, EOFError) as exc:
+            log.info("session %d: transport closed: %s", self.id, exc)
+
+    def _hello(self) -> bytes:
+        hello = etree.Element(qn(NC, "hello"), nsmap={None: NC})
+        caps = etree.SubElement(hello, qn(NC, "capabilities"))
+        for cap in self.dispatcher.capabilities():
+            etree.SubElement(caps, qn(NC, "capability")).text = cap
+        etree.SubElement(hello, qn(NC, "session-id")).text = str(self.id)
+        return etree.tostring(hello, xml_declaration=True, encoding="UTF-8")
+
+    def _accept_hello(self, message: bytes | framing.TooBig) -> bool:
+        stats = self.dispatcher.stats
+        try:
+            if isinstance(message, framing.TooBig):
+                raise MalformedXml("hello too big")
+            hello = parse(message)
+            if hello.tag != qn(NC, "hello"):
+                raise MalformedXml(f"expected <hello>, got <{etree.QName(hello).localname}>")
+            if hello.find(qn(NC, "session-id")) is not None:
+                raise MalformedXml("a client <hello> must not carry a session-id")
+            caps = {(c.text or "").strip() for c in hello.iter(qn(NC, "capability"))}
+        except MalformedXml as exc:
+            stats.in_bad_hellos += 1
+            log.warning("session %d: bad hello from %s: %s", self.id, self.source_host, exc)
+            return False
+        if BASE_11 in caps:
+            self.chunked = True
+            self._reader.chunked = True
+        elif BASE_10 not in caps:
+            stats.in_bad_hellos += 1
+            log.warning("session %d: no common base capability", self.id)
+            return False
+        return True
+
+    def _send_error(self, attrs: dict[str, str] | None, error: RpcError) -> None:
+        self.counters.out_rpc_errors += 1
+        self.dispatcher.stats.out_rpc_errors += 1
+        reply = etree.Element(qn(NC, "rpc-reply"), nsmap={None: NC})
+        for k, v in (attrs or {}).items():
+            reply.set(k, v)
+        reply.append(error.to_xml())
+        self.send(etree.tostring(reply))
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000

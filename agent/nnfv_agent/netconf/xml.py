@@ -1,0 +1,68 @@
+"""Namespaces and a hardened XML parser for everything that arrives from the network."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+NCM = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+WD = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
+YANGLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
+NNFV_COMMIT = "urn:nnfv:yang:nnfv-agent"
+
+# No entities, no DTD, no network: a NETCONF peer never needs them, and each is an attack surface.
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    load_dtd=False,
+    no_network=True,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_blank_text=True,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+class MalformedXml(ValueError):
+    """Raised when a message is not well-formed or uses forbidden XML features."""
+
+
+def parse(data: bytes | str) -> etree._Element:
+    if isinstance(data, str):
+        data = data.encode()
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise MalformedXml("DOCTYPE and entity declarations are not allowed")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXml(str(exc)) from None
+    if root is None:
+        raise MalformedXml("empty document")
+    return root
+
+
+def qn(ns: str, name: str) -> str:
+    return f"{{{ns}}}{name}"
+
+
+def local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def ns_of(el: etree._Element) -> str | None:
+    return etree.QName(el).namespace
+
+
+def tostring(el: etree._Element) -> str:
+    return etree.tostring(el, encoding="unicode")
+
+
+def child(el: etree._Element, name: str, ns: str = NC) -> etree._Element | None:
+    return el.find(qn(ns, name))
+
+
+def child_text(el: etree._Element, name: str, ns: str = NC) -> str | None:
+    found = el.find(qn(ns, name))
+    if found is None:
+        return None
+    return (found.text or "").strip()

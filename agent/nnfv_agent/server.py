@@ -1,0 +1,192 @@
+"""The agent: wires schema, datastores, commit pipeline, NETCONF sessions and the SSH server."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paramiko
+from lxml import etree
+
+from . import __version__
+from .commit.pipeline import CommitPipeline, Plan
+from .config import AgentConfig
+from .datastore.confirmed import ConfirmedCommits
+from .datastore.schema import Schema
+from .datastore.store import Datastores
+from .netconf.dispatch import Dispatcher, Reply
+from .netconf.monitoring import Monitoring
+from .netconf.operations import BaseOperations
+from .netconf.session import BASE_10, BASE_11, Session
+from .netconf.ssh import SshServer
+
+log = logging.getLogger(__name__)
+
+CAP = "urn:ietf:params:netconf:capability:"
+STATIC_CAPABILITIES = [
+    BASE_10,
+    BASE_11,
+    CAP + "writable-running:1.0",
+    CAP + "candidate:1.0",
+    CAP + "confirmed-commit:1.1",
+    CAP + "rollback-on-error:1.0",
+    CAP + "validate:1.1",
+    CAP + "startup:1.0",
+    CAP + "xpath:1.0",
+    CAP + "with-defaults:1.0?basic-mode=explicit&also-supported=report-all,report-all-tagged,trim",
+]
+
+NETCONF_FEATURES = (
+    "writable-running",
+    "candidate",
+    "confirmed-commit",
+    "rollback-on-error",
+    "validate",
+    "startup",
+    "xpath",
+)
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.state_dir = Path(config.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.schema = Schema(config.yang_dir)
+        self.pipeline = CommitPipeline()
+        self.stores = Datastores(self.schema, self.state_dir, self.pipeline)
+        self.confirmed = ConfirmedCommits(self.stores)
+        self.dispatcher = Dispatcher(self.capabilities)
+        self.operations = BaseOperations(self)
+        self.monitoring = Monitoring(self)
+        self.lock_times: dict[str, datetime] = {}
+        self._sessions: dict[int, Session] = {}
+        self._sessions_lock = threading.Lock()
+        self._reserved = 0
+        self._ids = itertools.count(1)
+        self._capabilities = STATIC_CAPABILITIES + self._module_capabilities()
+        self.ssh: SshServer | None = None
+
+    # ---- capabilities and state -------------------------------------------------------
+
+    def _module_capabilities(self) -> list[str]:
+        with self.schema.lock:
+            yanglib = self.schema.ctx.get_yanglib_data("%u")
+            try:
+                content_id = next(
+                    n for n in yanglib.iter_tree() if n.name() == "content-id"
+                ).value()
+            finally:
+                yanglib.free()
+        caps = [CAP + f"yang-library:1.1?revision=2019-01-04&content-id={content_id}"]
+        for name, revision, namespace in self.monitoring.schemas():
+            mod = self.schema.ctx.get_module(name)
+            if not mod.implemented():
+                continue
+            cap = f"{namespace}?module={name}"
+            if revision:
+                cap += f"&revision={revision}"
+            features = [
+                f.name()
+                for f in mod.features()
+                if f.state() and (name != "ietf-netconf" or f.name() in NETCONF_FEATURES)
+            ]
+            if features:
+                cap += "&features=" + ",".join(features)
+            caps.append(cap)
+        return caps
+
+    def capabilities(self) -> list[str]:
+        return self._capabilities
+
+    def state_data(self, op: etree._Element) -> list[etree._Element]:
+        return [self.monitoring.netconf_state(), *self.monitoring.yang_library()]
+
+    def keys_of(self, element: etree._Element) -> tuple[str, ...]:
+        path = [
+            (etree.QName(e).namespace or "", etree.QName(e).localname)
+            for e in reversed(list(element.iterancestors()))
+            if etree.QName(e).localname != "data" or e.getparent() is not None
+        ]
+        path.append((etree.QName(element).namespace or "", etree.QName(element).localname))
+        node = self.schema.node_for([p for p in path if p[1] != "data" or p[0]])
+        return node.keys if node else ()
+
+    def plan_reply(self, plan: Plan) -> Reply:
+        return None
+
+    # ---- sessions -----------------------------------------------------------------------
+
+    def _may_open(self) -> bool:
+        with self._sessions_lock:
+            if len(self._sessions) + self._reserved >= self.config.max_sessions:
+                self.dispatcher.stats.dropped_sessions += 1
+                return False
+            self._reserved += 1
+            return True
+
+    def run_session(self, channel: paramiko.Channel, username: str, peer: str) -> None:
+        session = Session(
+            next(self._ids), username, peer, channel, self.dispatcher, self.config.max_message_size
+        )
+        with self._sessions_lock:
+            self._reserved -= 1
+            self._sessions[session.id] = session
+            self.dispatcher.stats.in_sessions += 1
+        log.info("session %d opened for %s from %s", session.id, username, peer)
+        try:
+            session.run()
+        finally:
+            self.end_session(session)
+
+    def end_session(self, session: Session) -> None:
+        with self._sessions_lock:
+            if self._sessions.pop(session.id, None) is None:
+                return
+        session.close()
+        self.confirmed.session_ended(session.id)
+        self.stores.session_ended(session.id)
+        log.info("session %d closed", session.id)
+
+    def kill_session(self, session_id: int) -> bool:
+        with self._sessions_lock:
+            victim = self._sessions.get(session_id)
+        if victim is None:
+            return False
+        self.end_session(victim)
+        return True
+
+    def sessions_snapshot(self) -> list[Session]:
+        with self._sessions_lock:
+            return list(self._sessions.values())
+
+    # ---- serving ------------------------------------------------------------------------
+
+    def start(self) -> int:
+        self.ssh = SshServer(self.config, self.run_session, self._may_open)
+        log.info(
+            "nnfv-agent %s listening on %s:%d, state in %s",
+            __version__,
+            self.config.listen_host,
+            self.ssh.port,
+            self.state_dir,
+        )
+        return self.ssh.port
+
+    def serve_forever(self) -> None:
+        assert self.ssh is not None
+        self.ssh.serve_forever()
+
+    def stop(self) -> None:
+        if self.ssh:
+            self.ssh.stop()
+        for session in self.sessions_snapshot():
+            self.end_session(session)
+        self.confirmed.stop()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

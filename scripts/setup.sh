@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One-shot set-up for a fresh Debian 12 machine, run as root.
+# Idempotent: a second run only checks that everything is in place.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${NNFV_VENV:-$ROOT/.venv}"
+STAMP="$VENV/.setup-stamp"
+
+APT_PACKAGES=(
+  libyang2-dev libyang-tools          # libyang C library + yanglint
+  python3 python3-venv python3-dev gcc libffi-dev pkg-config
+  iproute2 nftables iputils-ping procps
+  openssh-client
+)
+
+need_apt=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
+done
+if ((${#need_apt[@]})); then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+hash_inputs() {
+  cat "$ROOT/agent/pyproject.toml" "$ROOT/requirements-dev.txt" 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "setup: creating virtual environment $VENV"
+  python3 -m venv "$VENV"
+fi
+if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$(hash_inputs)" ]]; then
+  echo "setup: installing Python packages"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$ROOT/requirements-dev.txt"
+  "$VENV/bin/pip" install -q -e "$ROOT/agent"
+  hash_inputs > "$STAMP"
+fi
