@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("paramiko").setLevel(logging.WARNING)
 
+    # paramiko.config imports `invoke` (when installed) only for ProxyCommand `Match exec`, a
+    # client feature; on a 256 MB CPE its ~6 MB are better left unloaded.
+    sys.modules.setdefault("invoke", None)
     from .server import Agent  # imported late so that --help and --version stay fast
 
     try:
