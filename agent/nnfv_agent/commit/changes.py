@@ -30,8 +30,9 @@ def diff(old: libyang.DNode | None, new: libyang.DNode | None) -> list[Change]:
     if old is None or new is None:
         tree = new if old is None else old
         kind = ChangeKind.CREATED if old is None else ChangeKind.DELETED
-        return [_change(kind, node) for node in _tops(tree)]
-    diff_tree = old.diff(new)
+        # Implicit default containers are not configuration anybody created.
+        return [_change(kind, node) for node in _tops(tree) if not node.flags()["default"]]
+    diff_tree = old.first_sibling().diff(new.first_sibling())
     if diff_tree is None:
         return []
     try:
@@ -48,12 +49,12 @@ def _tops(tree: libyang.DNode) -> list[libyang.DNode]:
 
 
 def _collect(node: libyang.DNode, out: list[Change]) -> None:
-    op = node.get_meta("yang:operation")
+    op = node.get_meta("operation")
     if op in ("create", "delete"):
         out.append(_change(ChangeKind(op), node))
         return  # the subtree comes with its parent
     if op == "replace":
-        old = node.get_meta("yang:orig-value")
+        old = node.get_meta("orig-value")
         out.append(_change(ChangeKind.MODIFIED, node, old))
         return
     if isinstance(node, libyang.DContainer):

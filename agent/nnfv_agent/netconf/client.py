@@ -30,8 +30,16 @@ class NetconfError(Exception):
 
 
 class NetconfClient:
-    def __init__(self, host: str, port: int, username: str, *, password: str | None = None,
-                 key_file: str | Path | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        *,
+        password: str | None = None,
+        key_file: str | Path | None = None,
+        timeout: float = 30,
+    ) -> None:
         self.transport = paramiko.Transport((host, port))
         self.transport.connect()
         if key_file:
@@ -74,8 +82,10 @@ class NetconfClient:
         return self.rpc(f"<get-config><source><{source}/></source>{filter_xml}</get-config>")
 
     def edit_config(self, config: str, target: str = "candidate") -> str:
-        return self.rpc(f"<edit-config><target><{target}/></target>"
-                        f'<config xmlns="{NC}">{config}</config></edit-config>')
+        return self.rpc(
+            f"<edit-config><target><{target}/></target>"
+            f'<config xmlns="{NC}">{config}</config></edit-config>'
+        )
 
     def commit(self) -> str:
         return self.rpc("<commit/>")

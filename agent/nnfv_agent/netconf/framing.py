@@ -95,7 +95,8 @@ class FrameReader:
                 return message
             header = _CHUNK_HEADER.match(self._buf)
             if header is None:
-                if len(self._buf) > 14 or not self._buf.startswith(b"\n#"):
+                complete_line = self._buf.find(b"\n", 2) >= 0
+                if complete_line or len(self._buf) > 13 or not self._buf.startswith(b"\n#"):
                     raise FramingError("invalid chunk header")
                 return None
             size = int(header.group(1))

@@ -1,0 +1,37 @@
+import pytest
+from nnfv_agent.commit.pipeline import CommitPipeline, Operation, Plan, PlanFailed
+
+
+def test_failed_step_undoes_completed_steps_in_reverse_order():
+    log = []
+
+    def op(name, fail=False):
+        def do():
+            if fail:
+                raise RuntimeError(f"{name} broke")
+            log.append(f"do {name}")
+
+        return Operation(name, "x", do, lambda: log.append(f"undo {name}"))
+
+    plan = Plan([], [op("createLSI"), op("createPort"), op("startNF", fail=True), op("never")])
+    with pytest.raises(PlanFailed) as err:
+        CommitPipeline().execute(plan)
+    assert log == ["do createLSI", "do createPort", "undo createPort", "undo createLSI"]
+    assert "startNF x failed: startNF broke" in str(err.value)
+    assert err.value.rollback_errors == []
+
+
+def test_undo_failures_are_reported_not_swallowed():
+    def boom():
+        raise OSError("busy")
+
+    plan = Plan(
+        [],
+        [
+            Operation("createPort", "p1", lambda: None, boom),
+            Operation("startNF", "fw", lambda: 1 / 0),
+        ],
+    )
+    with pytest.raises(PlanFailed) as err:
+        CommitPipeline().execute(plan)
+    assert err.value.rollback_errors == ["createPort p1: busy"]
