@@ -12,6 +12,12 @@ import pytest
 from support.agentproc import ROOT, AgentProcess, write_config
 
 
+@pytest.fixture(autouse=True)
+def fast_ncclient(monkeypatch):
+    """ncclient polls its send queue every TICK (0.1 s), which adds 100 ms to every RPC."""
+    monkeypatch.setattr("ncclient.transport.session.TICK", 0.005)
+
+
 @pytest.fixture(scope="session")
 def client_key(tmp_path_factory) -> paramiko.ECDSAKey:
     key = paramiko.ECDSAKey.generate(bits=256)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import signal
 import sys
 import threading
@@ -97,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.port_file:
         args.port_file.write_text(f"{port}\n")
     stop = threading.Event()
+    main_pid = os.getpid()
 
     def _stop(signum, frame) -> None:
+        # pyroute2 forks helper processes for netlink in other namespaces and ends them with
+        # SIGTERM; they inherit this handler, and must not shut down the listening socket
+        # they share with the agent.
+        if os.getpid() != main_pid:
+            os._exit(0)
         stop.set()
         agent.stop()
 

@@ -31,10 +31,23 @@ class AgentConfig:
     max_message_size: int = 16 * 1024 * 1024
     yang_dir: Path | None = None
     log_level: str = "INFO"
+    # "native" deploys graphs on this kernel; "none" keeps config only (management-plane labs).
+    dataplane: str = "native"
+    # The namespace holding the CPE's interfaces and LSIs (None: the agent's own namespace).
+    netns: str | None = None
+    # Short id that keeps kernel objects of several agents on one host apart.
+    node_id: str | None = None
+    script_timeout: float = 30.0
 
     @property
     def host_key_path(self) -> Path:
         return self.host_key or self.state_dir / "ssh_host_ecdsa_key"
+
+    @property
+    def effective_node_id(self) -> str:
+        if self.node_id:
+            return self.node_id
+        return hashlib.sha1(str(Path(self.state_dir).resolve()).encode()).hexdigest()[:6]
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)
@@ -68,6 +81,10 @@ def load(path: Path | None) -> AgentConfig:
         "max_message_size",
         "yang_dir",
         "log_level",
+        "dataplane",
+        "netns",
+        "node_id",
+        "script_timeout",
     }
     unknown = set(raw) - known
     if unknown:
@@ -85,6 +102,19 @@ def load(path: Path | None) -> AgentConfig:
             setattr(cfg, key, value)
     if "log_level" in raw:
         cfg.log_level = str(raw["log_level"]).upper()
+    if "dataplane" in raw:
+        if raw["dataplane"] not in ("native", "none"):
+            raise ConfigError(f"{path}: dataplane must be 'native' or 'none'")
+        cfg.dataplane = raw["dataplane"]
+    if "netns" in raw:
+        cfg.netns = str(raw["netns"]) or None
+    if "node_id" in raw:
+        node_id = str(raw["node_id"])
+        if not node_id.isalnum() or len(node_id) > 12:
+            raise ConfigError(f"{path}: node_id must be 1 to 12 letters or digits")
+        cfg.node_id = node_id
+    if "script_timeout" in raw:
+        cfg.script_timeout = float(raw["script_timeout"])
     for entry in raw.get("users", []):
         if "name" not in entry:
             raise ConfigError(f"{path}: every [[users]] entry needs a name")

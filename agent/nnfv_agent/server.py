@@ -57,12 +57,17 @@ class Agent:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.schema = Schema(config.yang_dir)
         self.pipeline = CommitPipeline()
+        self.dataplane = None
+        if config.dataplane == "native":
+            from .dataplane import DataPlane
+
+            self.dataplane = DataPlane(config, self.state_dir)
+            self.dataplane.register(self.pipeline)
         self.stores = Datastores(self.schema, self.state_dir, self.pipeline)
         self.confirmed = ConfirmedCommits(self.stores)
         self.dispatcher = Dispatcher(self.capabilities)
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
-        self.lock_times: dict[str, datetime] = {}
         self._sessions: dict[int, Session] = {}
         self._sessions_lock = threading.Lock()
         self._reserved = 0
@@ -105,6 +110,15 @@ class Agent:
     def state_data(self, op: etree._Element) -> list[etree._Element]:
         return [self.monitoring.netconf_state(), *self.monitoring.yang_library()]
 
+    def operational_xml(self, config_xml: str) -> str:
+        """Running config merged (by libyang) with the state of graphs and templates."""
+        if self.dataplane is None:
+            return config_xml
+        running = self.stores.xml("running")
+        with self.stores.lock:
+            graphs = self.dataplane.status.graphs_xml(running)
+        return self.schema.merge_xml(config_xml, graphs, self.dataplane.catalog.shipped_xml())
+
     def keys_of(self, element: etree._Element) -> tuple[str, ...]:
         path = [
             (etree.QName(e).namespace or "", etree.QName(e).localname)
@@ -127,6 +141,10 @@ class Agent:
                 return False
             self._reserved += 1
             return True
+
+    def _release(self) -> None:
+        with self._sessions_lock:
+            self._reserved -= 1
 
     def run_session(self, channel: paramiko.Channel, username: str, peer: str) -> None:
         session = Session(
@@ -166,7 +184,12 @@ class Agent:
     # ---- serving ------------------------------------------------------------------------
 
     def start(self) -> int:
-        self.ssh = SshServer(self.config, self.run_session, self._may_open)
+        if self.dataplane is not None:
+            from .node.reconcile import Reconciler
+
+            with self.stores.lock:
+                Reconciler(self.dataplane).run(self.stores.xml("running"))
+        self.ssh = SshServer(self.config, self.run_session, self._may_open, self._release)
         log.info(
             "nnfv-agent %s listening on %s:%d, state in %s",
             __version__,

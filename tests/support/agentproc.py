@@ -83,14 +83,22 @@ def write_config(
     max_sessions: int = 8,
     max_message_size: int = 1024 * 1024,
     pubkey: str | None = None,
+    dataplane: str = "none",
+    netns: str | None = None,
+    node_id: str | None = None,
 ) -> None:
+    """NETCONF-core tests run config-only (dataplane "none"); data-plane tests pass "native"."""
     from nnfv_agent.config import hash_password
 
     keys = f'authorized_keys = ["{pubkey}"]\n' if pubkey else ""
+    extra = f'netns = "{netns}"\n' if netns else ""
+    extra += f'node_id = "{node_id}"\n' if node_id else ""
     path.write_text(
         f'state_dir = "{state_dir}"\n'
         f"max_sessions = {max_sessions}\n"
         f"max_message_size = {max_message_size}\n"
+        f'dataplane = "{dataplane}"\n'
+        f"{extra}"
         'log_level = "DEBUG"\n'
         "[[users]]\n"
         f'name = "{USER}"\n'

@@ -27,6 +27,7 @@ MODULES = {
     "nnfv-service-graph": ("urn:nnfv:yang:nnfv-service-graph", "nfg"),
     "nnfv-nnf-template": ("urn:nnfv:yang:nnfv-nnf-template", "nnft"),
     "nnfv-node": ("urn:nnfv:yang:nnfv-node", "node"),
+    "nnfv-agent": ("urn:nnfv:yang:nnfv-agent", "nnfva"),
 }
 MODULE_FILES = [YANG / f"{name}.yang" for name in MODULES]
 

@@ -25,7 +25,8 @@ class Operation:
 
     name: str
     target: str
-    do: Callable[[], None] = field(repr=False, compare=False)
+    # None for operations carried out by a later batch operation (steering rules).
+    do: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     undo: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
@@ -36,13 +37,23 @@ class Operation:
 class Plan:
     changes: list[Change]
     operations: list[Operation]
+    old_xml: str = ""
+    new_xml: str = ""
 
     def describe(self) -> list[str]:
         return [op.describe() for op in self.operations]
 
 
-# A planner gets the changes and both trees, and returns the operations it needs.
-Planner = Callable[[list[Change], "libyang.DNode | None", "libyang.DNode | None"], list[Operation]]
+# A planner gets the old and the new running content (canonical XML) and returns operations.
+Planner = Callable[[str, str], list[Operation]]
+
+
+class PlanRefused(Exception):
+    """The new configuration cannot be deployed here; nothing was touched."""
+
+    def __init__(self, message: str, tag: str = "operation-failed") -> None:
+        super().__init__(message)
+        self.tag = tag
 
 
 class PlanFailed(Exception):
@@ -58,26 +69,40 @@ class PlanFailed(Exception):
 class CommitPipeline:
     def __init__(self) -> None:
         self.planners: list[Planner] = []
+        self.observers: list[Callable[[Plan], None]] = []
 
     def register(self, planner: Planner) -> None:
         self.planners.append(planner)
 
-    def plan(self, old: libyang.DNode | None, new: libyang.DNode | None) -> Plan:
+    def observe(self, observer: Callable[[Plan], None]) -> None:
+        """Call `observer` after every plan that was applied (and before it is persisted)."""
+        self.observers.append(observer)
+
+    def plan(
+        self, old: libyang.DNode | None, new: libyang.DNode | None, old_xml: str, new_xml: str
+    ) -> Plan:
         changes = diff(old, new)
         operations: list[Operation] = []
         if changes:
             for planner in self.planners:
-                operations.extend(planner(changes, old, new))
-        return Plan(changes, operations)
+                operations.extend(planner(old_xml, new_xml))
+        return Plan(changes, operations, old_xml, new_xml)
 
     def execute(self, plan: Plan) -> None:
         done: list[Operation] = []
         for op in plan.operations:
+            if op.do is None:
+                continue
             try:
                 op.do()
             except Exception as exc:
                 raise PlanFailed(op, exc, self._undo(done)) from exc
             done.append(op)
+        for observer in self.observers:
+            try:
+                observer(plan)
+            except Exception:
+                log.exception("commit observer failed")
 
     @staticmethod
     def _undo(done: list[Operation]) -> list[str]:

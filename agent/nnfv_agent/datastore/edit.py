@@ -71,6 +71,8 @@ class EditEngine:
         op = self._operation(edit, inherited, here)
         match = self._find(tparent, edit, snode)
 
+        if op in ("create", "merge", "replace") and match is None and snode.cases:
+            self._clear_other_cases(tparent, sparent, snode)
         if op == "create":
             if match is not None:
                 raise RpcError(
@@ -144,6 +146,15 @@ class EditEngine:
                 self._walk(sub, match, snode, "merge", here)
 
     # ---- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _clear_other_cases(tparent: etree._Element, sparent: SchemaNode, snode: SchemaNode) -> None:
+        """RFC 7950 7.9: creating a node of one case removes the nodes of the other cases."""
+        for sibling in list(tparent):
+            q = etree.QName(sibling)
+            other = sparent.child(q.namespace, q.localname)
+            if other is not None and other.excludes(snode):
+                tparent.remove(sibling)
 
     def _operation(self, edit: etree._Element, inherited: str, here: str) -> str:
         own = edit.get(OPERATION)

@@ -29,6 +29,7 @@ AGENT_MODULES = (
     "nnfv-service-graph",
     "nnfv-nnf-template",
     "nnfv-node",
+    "nnfv-agent",
 )
 # Modules whose config lives in the datastores (the others only describe protocol operations).
 CONFIG_MODULES = ("nnfv-service-graph", "nnfv-nnf-template", "nnfv-node")
@@ -64,7 +65,14 @@ class SchemaNode:
     config: bool = True
     default: str | None = None
     base_type: str | None = None
+    # (choice, case) pairs from the innermost out: creating this node removes the other cases.
+    cases: tuple[tuple[str, str], ...] = ()
     children: dict[tuple[str, str], SchemaNode] = field(default_factory=dict)
+
+    def excludes(self, other: SchemaNode) -> bool:
+        """True when the two nodes sit in different cases of one choice."""
+        mine = dict(self.cases)
+        return any(choice in mine and mine[choice] != case for choice, case in other.cases)
 
     def child(self, namespace: str | None, name: str) -> SchemaNode | None:
         return self.children.get((namespace or "", name))
@@ -113,6 +121,7 @@ class Schema:
             prefix=mod.prefix(),
             kind=kind,
             config=not snode.config_false(),
+            cases=_cases(snode),
         )
         if kind == "container":
             node.presence = snode.presence() is not None
@@ -139,11 +148,16 @@ class Schema:
 
     # ---- libyang calls with structured errors -------------------------------------------
 
-    def parse(self, xml: str, *, validate: bool, edit: bool = False) -> libyang.DNode | None:
-        """Parse config XML. `edit` keeps nc:operation metadata and skips semantic checks."""
-        pflags = lib.LYD_PARSE_STRICT | lib.LYD_PARSE_NO_STATE
+    def parse(
+        self, xml: str, *, validate: bool, edit: bool = False, state: bool = False
+    ) -> libyang.DNode | None:
+        """Parse config XML (with `state`, also state data, never validated).
+
+        `edit` keeps nc:operation metadata and skips semantic checks.
+        """
+        pflags = lib.LYD_PARSE_STRICT | (0 if state else lib.LYD_PARSE_NO_STATE)
         vflags = lib.LYD_VALIDATE_NO_STATE
-        if not validate or edit:
+        if not validate or edit or state:
             pflags |= lib.LYD_PARSE_ONLY
             vflags = 0
         with self.lock:
@@ -163,6 +177,32 @@ class Schema:
             if tree[0] == ffi.NULL:
                 return None
             return libyang.DNode.new(self.ctx, tree[0])
+
+    def merge_xml(self, *documents: str) -> str:
+        """Merge several data documents (config and state of the same lists) with libyang."""
+        merged = None
+        try:
+            for xml in documents:
+                if not xml.strip():
+                    continue
+                tree = self.parse(xml, validate=False, state=True)
+                if tree is None:
+                    continue
+                if merged is None:
+                    merged = tree
+                    continue
+                with self.lock:
+                    merged.first_sibling().merge(
+                        tree.first_sibling(), with_siblings=True, destruct=True
+                    )
+            if merged is None:
+                return ""
+            with self.lock:
+                return merged.first_sibling().print_mem("xml", with_siblings=True, pretty=False)
+        finally:
+            if merged is not None:
+                with self.lock:
+                    merged.first_sibling().free()
 
     def validate(self, tree: libyang.DNode | None) -> None:
         """Full YANG validation (must, when, leafref, mandatory, unique) of a config tree."""
@@ -208,6 +248,25 @@ class Schema:
     def xpath(self, ly_path: str) -> tuple[str, dict[str, str]]:
         """Turn a libyang path (JSON-style module prefixes) into an RFC 6241 error-path."""
         return qualify_path(ly_path, self.prefixes, self.namespaces)
+
+
+def _cases(snode: libyang.SNode) -> tuple[tuple[str, str], ...]:
+    out = []
+    case = None
+    parent = snode.cdata.parent
+    while parent != ffi.NULL and parent.nodetype in (lib.LYS_CASE, lib.LYS_CHOICE):
+        name = ffi.string(parent.name).decode()
+        if parent.nodetype == lib.LYS_CASE:
+            case = name
+        else:
+            out.append((_node_id(parent), case or name))
+            case = None
+        parent = parent.parent
+    return tuple(out)
+
+
+def _node_id(cnode) -> str:
+    return str(int(ffi.cast("uintptr_t", cnode)))
 
 
 def module_namespace(mod: libyang.Module) -> str:

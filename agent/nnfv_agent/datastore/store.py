@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import libyang
 from _libyang import ffi, lib
 from lxml import etree
 
-from ..commit.pipeline import CommitPipeline, Plan, PlanFailed
+from ..commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused
 from ..netconf.errors import ErrorType, RpcError, RpcErrors
 from ..netconf.xml import parse as parse_xml
 from .edit import EditEngine
@@ -105,6 +106,7 @@ class Datastores:
         self.lock = threading.RLock()
         self.contents = {name: Content(schema) for name in DATASTORES}
         self.candidate_dirty = False
+        self.lock_times: dict[str, datetime] = {}
         self._load()
 
     # ---- paths and boot ---------------------------------------------------------------
@@ -222,8 +224,15 @@ class Datastores:
                 self.engine.apply(base, source, "merge")
                 xml = "".join(etree.tostring(el, encoding="unicode") for el in base)
             tree = self.schema.parse(xml, validate=True) if xml else None
+            running = self.contents["running"]
             try:
-                return self.pipeline.plan(self.contents["running"].tree, tree)
+                return self.pipeline.plan(
+                    running.tree, tree, running.xml, _print(self.schema, tree)
+                )
+            except PlanRefused as exc:
+                raise RpcError(
+                    exc.tag, f"validation refused: {exc}", ErrorType.APPLICATION
+                ) from exc
             finally:
                 _free(self.schema, tree)
 
@@ -247,6 +256,8 @@ class Datastores:
     def session_ended(self, session_id: int) -> None:
         with self.lock:
             released = self.locks.release_all(session_id)
+            for name in released:
+                self.lock_times.pop(name, None)
             if "candidate" in released:
                 # RFC 6241 7.5: a candidate lock lost with its session discards its changes.
                 self._sync_candidate()
@@ -265,10 +276,12 @@ class Datastores:
                     info={"session-id": "0"},
                 )
             self.locks.acquire(name, session_id)
+            self.lock_times[name] = datetime.now(UTC)
 
     def unlock_datastore(self, name: str, session_id: int) -> None:
         with self.lock:
             self.locks.release(name, session_id)
+            self.lock_times.pop(name, None)
 
     # ---- internals --------------------------------------------------------------------
 
@@ -297,7 +310,12 @@ class Datastores:
 
     def _commit_tree(self, tree: libyang.DNode | None) -> Plan:
         running = self.contents["running"]
-        plan = self.pipeline.plan(running.tree, tree)
+        xml = _print(self.schema, tree)
+        try:
+            plan = self.pipeline.plan(running.tree, tree, running.xml, xml)
+        except PlanRefused as exc:
+            _free(self.schema, tree)
+            raise RpcError(exc.tag, f"commit refused: {exc}", ErrorType.APPLICATION) from exc
         try:
             self.pipeline.execute(plan)
         except PlanFailed as exc:
@@ -306,7 +324,6 @@ class Datastores:
             if exc.rollback_errors:
                 message += "; but undoing failed for: " + "; ".join(exc.rollback_errors)
             raise RpcError("operation-failed", message, ErrorType.APPLICATION) from exc
-        xml = _print(self.schema, tree)
         atomic_write(self._file("running"), xml)
         running.replace(xml, tree)
         if not self.candidate_dirty:

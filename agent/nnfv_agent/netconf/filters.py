@@ -103,36 +103,47 @@ def xpath(
 
 
 def _with_ancestors(hits: list[etree._Element], keys_of: KeysOf) -> list[etree._Element]:
+    # lxml proxies are short-lived and id() values get reused, so nodes are keyed by their
+    # document and their path in it.
     roots: list[etree._Element] = []
-    made: dict[int, etree._Element] = {}
-    full: set[int] = set()
+    made: dict[tuple[int, str], etree._Element] = {}
+    full: set[tuple[int, str]] = set()
+    docs = [hit.getroottree() for hit in hits]  # keeps every document alive while we work
+
+    def key(el: etree._Element) -> tuple[int, str]:
+        tree = el.getroottree()
+        return id(tree.getroot()), tree.getpath(el)
+
     for hit in hits:
         chain = [*reversed(list(hit.iterancestors())), hit]
-        if any(id(a) in full for a in chain[:-1]):
+        if any(key(a) in full for a in chain[:-1]):
             continue
         parent_out = None
         for anc in chain[:-1]:
-            if id(anc) not in made:
+            if key(anc) not in made:
                 shell = etree.Element(anc.tag, nsmap=anc.nsmap)
                 keys = keys_of(anc)
                 for dc in anc:
                     if etree.QName(dc).localname in keys:
                         key_copy = copy.deepcopy(dc)
                         shell.append(key_copy)
-                        made[id(dc)] = key_copy
+                        made[key(dc)] = key_copy
                 _attach(shell, parent_out, roots)
-                made[id(anc)] = shell
-            parent_out = made[id(anc)]
+                made[key(anc)] = shell
+            parent_out = made[key(anc)]
         new = copy.deepcopy(hit)
-        old = made.get(id(hit))
+        old = made.get(key(hit))
         if old is not None:
-            old.getparent().replace(old, new) if old.getparent() is not None else roots.__setitem__(
-                roots.index(old), new
-            )
+            parent = old.getparent()
+            if parent is not None:
+                parent.replace(old, new)
+            else:
+                roots[roots.index(old)] = new
         else:
             _attach(new, parent_out, roots)
-        made[id(hit)] = new
-        full.add(id(hit))
+        made[key(hit)] = new
+        full.add(key(hit))
+    del docs
     return roots
 
 

@@ -59,7 +59,9 @@ class FrameReader:
                 del self._buf[: max(0, len(self._buf) - keep)]
                 self._discarding = True
             return None
-        message = bytes(self._buf[:end])
+        # Whitespace between messages (some clients send a newline after ]]>]]>) is not
+        # part of the next message.
+        message = bytes(self._buf[:end]).lstrip()
         del self._buf[: end + len(EOM)]
         total = self._size + len(message)
         discarding = self._discarding or total > self.max_message

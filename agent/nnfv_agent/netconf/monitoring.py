@@ -49,7 +49,7 @@ class Monitoring:
                 glock = etree.SubElement(locks, qn(NCM, "global-lock"))
                 etree.SubElement(glock, qn(NCM, "locked-by-session")).text = str(holder)
                 etree.SubElement(glock, qn(NCM, "locked-time")).text = _iso(
-                    agent.lock_times.get(name, agent.dispatcher.stats.start_time)
+                    agent.stores.lock_times[name]
                 )
         schemas = etree.SubElement(root, qn(NCM, "schemas"))
         for name, revision, namespace in self.schemas():

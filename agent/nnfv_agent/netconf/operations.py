@@ -10,7 +10,7 @@ from .dispatch import RawData, Reply
 from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
 from .filters import subtree, xpath
 from .session import Session
-from .xml import NC, WD, child, child_text, local, ns_of, qn
+from .xml import NC, NNFVA, WD, child, child_text, local, ns_of, qn
 
 if TYPE_CHECKING:
     from ..server import Agent
@@ -42,17 +42,20 @@ class BaseOperations:
         ):
             handler = getattr(self, name.replace("-", "_"))
             agent.dispatcher.register(NC, name, handler)
+        agent.dispatcher.register(NNFVA, "preview-commit", self.preview_commit)
 
     # ---- retrieval --------------------------------------------------------------------
 
     def get_config(self, session: Session, op: etree._Element) -> Reply:
         source = self._datastore(op, "source", DATASTORE_NAMES)
-        xml = self.stores.xml(source, _with_defaults(op))
+        mode = _with_defaults(op)
+        xml = _tag_defaults(self.stores.xml(source, mode), mode)
         return self._filtered(op, xml, [])
 
     def get(self, session: Session, op: etree._Element) -> Reply:
-        xml = self.stores.xml("running", _with_defaults(op))
-        return self._filtered(op, xml, self.agent.state_data(op))
+        mode = _with_defaults(op)
+        xml = self.agent.operational_xml(self.stores.xml("running", mode))
+        return self._filtered(op, _tag_defaults(xml, mode), self.agent.state_data(op))
 
     def _filtered(self, op: etree._Element, config_xml: str, state: list[etree._Element]) -> Reply:
         filt = child(op, "filter")
@@ -160,6 +163,18 @@ class BaseOperations:
         plan = self.stores.validate(source)
         return self.agent.plan_reply(plan)
 
+    def preview_commit(self, session: Session, op: etree._Element) -> Reply:
+        inline = child(op, "config", NNFVA)
+        plan = self.stores.validate(inline if inline is not None else "candidate")
+        out = []
+        for index, operation in enumerate(plan.operations):
+            el = etree.Element(qn(NNFVA, "operation"), nsmap={None: NNFVA})
+            etree.SubElement(el, qn(NNFVA, "index")).text = str(index)
+            etree.SubElement(el, qn(NNFVA, "name")).text = operation.name
+            etree.SubElement(el, qn(NNFVA, "target")).text = operation.target
+            out.append(el)
+        return out
+
     def commit(self, session: Session, op: etree._Element) -> Reply:
         confirmed = child(op, "confirmed") is not None
         timeout_text = child_text(op, "confirm-timeout")
@@ -244,6 +259,18 @@ class BaseOperations:
                 f"<{name}> is not a valid {which} for <{local(op)}>", info={"bad-element": which}
             )
         return name
+
+
+# libyang tags defaults with its ietf-netconf-with-defaults annotation; RFC 6243 section 6 wants
+# the attribute in the netconf:default:1.0 namespace.
+_LY_WD_NS = 'xmlns:ncwd="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"'
+_RFC_WD_NS = 'xmlns:wd="urn:ietf:params:xml:ns:netconf:default:1.0"'
+
+
+def _tag_defaults(xml: str, mode: str | None) -> str:
+    if mode != "report-all-tagged":
+        return xml
+    return xml.replace(_LY_WD_NS, _RFC_WD_NS).replace(' ncwd:default="true"', ' wd:default="true"')
 
 
 def _with_defaults(op: etree._Element) -> str | None:

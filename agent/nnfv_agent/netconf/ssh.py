@@ -73,6 +73,9 @@ class _Auth(paramiko.ServerInterface):
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if name != "netconf":
             return False
+        if self.subsystem_ready.is_set():
+            log.warning("refused a second NETCONF channel on one SSH connection from %s", self.peer)
+            return False
         if not self.on_subsystem():
             log.warning(
                 "refused NETCONF session from %s: session limit %d reached",
@@ -91,11 +94,16 @@ def _same_key(offered: str, configured: str) -> bool:
 
 class SshServer:
     def __init__(
-        self, config: AgentConfig, handler: ChannelHandler, may_open: Callable[[], bool]
+        self,
+        config: AgentConfig,
+        handler: ChannelHandler,
+        may_open: Callable[[], bool],
+        release: Callable[[], None],
     ) -> None:
         self.config = config
         self.handler = handler
-        self.may_open = may_open
+        self.may_open = may_open  # reserves a session slot, or refuses
+        self.release = release  # gives back a slot that no session took
         self.host_key = load_or_create_host_key(config.host_key_path)
         family = socket.AF_INET6 if ":" in config.listen_host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
@@ -133,6 +141,7 @@ class SshServer:
         transport = paramiko.Transport(conn)
         transport.add_server_key(self.host_key)
         auth = _Auth(self.config, peer, self.may_open)
+        handed_over = False
         try:
             transport.start_server(server=auth)
             channel = transport.accept(timeout=30)
@@ -141,8 +150,11 @@ class SshServer:
             if not auth.subsystem_ready.wait(timeout=30):
                 channel.close()
                 return
+            handed_over = True  # the handler owns the session slot from here on
             self.handler(channel, auth.username or "", peer)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("SSH connection from %s ended: %s", peer, exc)
         finally:
+            if auth.subsystem_ready.is_set() and not handed_over:
+                self.release()
             transport.close()

@@ -8,7 +8,7 @@ NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NCM = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
 WD = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
 YANGLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
-NNFV_COMMIT = "urn:nnfv:yang:nnfv-agent"
+NNFVA = "urn:nnfv:yang:nnfv-agent"
 
 # No entities, no DTD, no network: a NETCONF peer never needs them, and each is an attack surface.
 _PARSER = etree.XMLParser(
@@ -30,6 +30,10 @@ class MalformedXml(ValueError):
 def parse(data: bytes | str) -> etree._Element:
     if isinstance(data, str):
         data = data.encode()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedXml("NETCONF messages must be UTF-8 encoded (RFC 6241 section 3)") from None
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise MalformedXml("DOCTYPE and entity declarations are not allowed")
     try:
@@ -38,6 +42,8 @@ def parse(data: bytes | str) -> etree._Element:
         raise MalformedXml(str(exc)) from None
     if root is None:
         raise MalformedXml("empty document")
+    if root.getroottree().docinfo.doctype:
+        raise MalformedXml("DOCTYPE declarations are not allowed")
     return root
 
 

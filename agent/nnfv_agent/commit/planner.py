@@ -1,0 +1,406 @@
+"""From two running configurations to an ordered plan of network and compute operations.
+
+Order (after FRR's northbound): deletions first (stopNF, deletePort, deleteNF), then creations
+(createNF, createPort), then one atomic nftables batch for every LSI and steering rule that
+changed (createLSI/deleteLSI/createTSRule/deleteTSRule), then startNF and updateNF. Each
+operation carries its undo, so the executor can roll a failed commit back for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from ..drivers.compute.instance import NFInstance, Port
+from ..drivers.naming import Names
+from ..model.graph import NF, Endpoint, Graph, graphs_from_xml
+from ..model.template import Template
+from ..node.resolver import ResolveError, resolve
+from .pipeline import Operation, PlanRefused
+
+
+class PlanError(PlanRefused):
+    """The configuration cannot be deployed on this node (missing capability, bad parameter)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One NF of one graph, resolved to the instance that runs it."""
+
+    graph: str
+    nf: NF
+    template: Template
+    key: str
+    ports: tuple[Port, ...]
+    params: tuple[tuple[str, str], ...]
+
+
+class Deployment:
+    """The resolved view of a whole configuration: graphs and NF instances."""
+
+    def __init__(self, graphs: dict[str, Graph], members: dict[tuple[str, str], Member]) -> None:
+        self.graphs = graphs
+        self.members = members
+
+    def instances(self) -> dict[str, list[Member]]:
+        out: dict[str, list[Member]] = {}
+        for member in sorted(self.members.values(), key=lambda m: (m.graph, m.nf.id)):
+            out.setdefault(member.key, []).append(member)
+        return out
+
+
+def instance_of(members: list[Member], graph: str | None = None) -> NFInstance:
+    """The NFInstance a driver call needs, seen from `graph` (default: the first member)."""
+    lead = next((m for m in members if m.graph == graph), members[0])
+    ports = tuple(p for m in members for p in m.ports) if lead.template.sharable else lead.ports
+    return NFInstance(
+        lead.key,
+        lead.graph,
+        lead.nf.id,
+        lead.template,
+        ports,
+        lead.params,
+        tuple(sorted({m.graph for m in members})),
+    )
+
+
+class Resolver:
+    """Resolves NFs to templates and instance names; checks parameters and ports."""
+
+    def __init__(
+        self,
+        names: Names,
+        templates: Callable[[str], dict[str, Template]],
+        deployed: Callable[[str], Template | None],
+        readiness: Callable[[Template], str | None] = lambda t: None,
+    ) -> None:
+        self.names = names
+        self.templates = templates
+        self.deployed = deployed
+        self.readiness = readiness
+
+    def deployment(self, xml: str, *, current: bool) -> Deployment:
+        graphs = {n: g for n, g in graphs_from_xml(xml).items() if g.enabled}
+        templates = self.templates(xml)
+        members = {}
+        for graph in graphs.values():
+            for nf in graph.nfs.values():
+                members[(graph.name, nf.id)] = self._member(graph.name, nf, templates, current)
+        return Deployment(graphs, members)
+
+    def _member(self, graph: str, nf: NF, templates: dict[str, Template], current: bool) -> Member:
+        key = self.names.nf_netns(graph, nf.id)
+        tpl = self.deployed(key) if current else None
+        if tpl is None:
+            try:
+                tpl = resolve(graph, nf, templates, self.readiness)
+            except ResolveError as exc:
+                raise PlanError(str(exc)) from None
+        if tpl.sharable:
+            key = self.names.shared_netns(tpl.name)
+            tpl = (self.deployed(key) if current else None) or tpl
+        missing = [p for p in nf.ports if p not in tpl.ports]
+        if missing or (set(tpl.ports) - set(nf.ports)):
+            raise PlanError(
+                f"NF {graph}/{nf.id}: its ports {list(nf.ports)} do not match the "
+                f"ports {list(tpl.ports)} of template {tpl.name}"
+            )
+        ports = tuple(
+            Port(p, self.names.nf_ifname(p, i, graph if tpl.sharable else None))
+            for i, p in enumerate(tpl.ports)
+        )
+        return Member(graph, nf, tpl, key, ports, _params(graph, nf, tpl))
+
+
+def _params(graph: str, nf: NF, tpl: Template) -> tuple[tuple[str, str], ...]:
+    given = nf.param_dict
+    unknown = sorted(set(given) - {p.name for p in tpl.parameters})
+    if unknown:
+        raise PlanError(
+            f"NF {graph}/{nf.id}: template {tpl.name} has no parameter "
+            f"{', '.join(repr(u) for u in unknown)}"
+        )
+    values = {}
+    for p in tpl.parameters:
+        if p.name in given:
+            values[p.name] = given[p.name]
+        elif p.default is not None:
+            values[p.name] = p.default
+        elif p.mandatory:
+            raise PlanError(
+                f"NF {graph}/{nf.id}: parameter '{p.name}' is mandatory for template {tpl.name}"
+            )
+    return tuple(sorted(values.items()))
+
+
+class GraphPlanner:
+    """Builds the operations of one commit. Pure: nothing touches the kernel until executed."""
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        network,
+        compute,
+        endpoint_support: Callable[[Endpoint], str | None] = lambda e: None,
+    ) -> None:
+        self.resolver = resolver
+        self.network = network
+        self.compute = compute
+        self.endpoint_support = endpoint_support
+
+    def __call__(self, old_xml: str, new_xml: str) -> list[Operation]:
+        old = self.resolver.deployment(old_xml, current=True)
+        new = self.resolver.deployment(new_xml, current=False)
+        self._check_endpoints(new)
+        ops = Ops()
+        old_inst, new_inst = old.instances(), new.instances()
+        restarted = self._instances(ops, old_inst, new_inst)
+        self._endpoints(ops, old, new)
+        self._steering(ops, old, new)
+        for key in sorted(new_inst):
+            members = new_inst[key]
+            fresh = key not in old_inst or key in restarted
+            if fresh:
+                ops.start(
+                    "startNF",
+                    _target(members),
+                    lambda m=members: self._start(m),
+                    lambda m=members: self.compute.stop(instance_of(m)),
+                )
+            self._admin_state(ops, old_inst.get(key), members, fresh)
+        return ops.ordered()
+
+    def _admin_state(
+        self, ops: Ops, before: list[Member] | None, after: list[Member], fresh: bool
+    ) -> None:
+        was = "running" if fresh or not before else _admin(before)
+        want = _admin(after)
+        if was == want:
+            return
+        inst = instance_of(after)
+        pause, resume = (lambda: self.compute.pause(inst)), (lambda: self.compute.resume(inst))
+        if want == "paused":
+            ops.start("pauseNF", _target(after), pause, resume)
+        else:
+            ops.start("resumeNF", _target(after), resume, pause)
+
+    # ---- compute ------------------------------------------------------------------------
+
+    def _instances(
+        self, ops: Ops, old: dict[str, list[Member]], new: dict[str, list[Member]]
+    ) -> set[str]:
+        restarted: set[str] = set()
+        for key in sorted(set(old) | set(new)):
+            before, after = old.get(key), new.get(key)
+            if before and (not after or _recreate(before, after)):
+                self._remove_instance(ops, before)
+                if after:
+                    restarted.add(key)
+            if after and (not before or key in restarted):
+                self._add_instance(ops, after)
+                continue
+            if before and after:
+                self._change_instance(ops, key, before, after, restarted)
+        return restarted
+
+    def _remove_instance(self, ops: Ops, members: list[Member]) -> None:
+        inst = instance_of(members)
+        ops.delete(
+            "stopNF",
+            _target(members),
+            lambda: self.compute.stop(inst),
+            lambda: self._start(members),
+        )
+        for m in members:
+            self._nf_ports(ops, m, create=False)
+        ops.delete(
+            "deleteNF",
+            _target(members),
+            lambda: self.compute.delete(inst),
+            lambda: self.compute.create(inst),
+            late=True,
+        )
+
+    def _add_instance(self, ops: Ops, members: list[Member]) -> None:
+        inst = instance_of(members)
+        ops.create(
+            "createNF",
+            _target(members),
+            lambda: self.compute.create(inst),
+            lambda: self.compute.delete(inst),
+            early=True,
+        )
+        for m in members:
+            self._nf_ports(ops, m, create=True)
+
+    def _change_instance(
+        self, ops: Ops, key: str, before: list[Member], after: list[Member], restarted: set[str]
+    ) -> None:
+        old_graphs = {m.graph: m for m in before}
+        new_graphs = {m.graph: m for m in after}
+        for graph in sorted(set(old_graphs) - set(new_graphs)):
+            self._nf_ports(ops, old_graphs[graph], create=False)
+            self._update(ops, after, graph, {"NNFV_LEFT_GRAPH": graph}, before)
+        for graph in sorted(set(new_graphs) - set(old_graphs)):
+            self._nf_ports(ops, new_graphs[graph], create=True)
+            self._update(ops, after, graph, {"NNFV_JOINED_GRAPH": graph}, before)
+        if instance_of(before).params != instance_of(after).params:
+            if after[0].template.script("update"):
+                self._update(ops, after, after[0].graph, {}, before)
+            else:
+                inst_old = instance_of(before)
+                ops.delete(
+                    "stopNF",
+                    _target(after),
+                    lambda: self.compute.stop(inst_old),
+                    lambda: self._start(before),
+                )
+                restarted.add(key)
+
+    def _update(
+        self, ops: Ops, members: list[Member], graph: str, env: dict[str, str], before: list[Member]
+    ) -> None:
+        inst = instance_of(members, graph)
+        undo_inst = instance_of(before, graph)
+        ops.start(
+            "updateNF",
+            f"{graph}/{inst.nf}",
+            lambda: self.compute.update(inst, env),
+            lambda: self.compute.update(undo_inst, _inverse(env)),
+        )
+
+    def _start(self, members: list[Member]) -> None:
+        self.compute.start(instance_of(members))
+
+    def _nf_ports(self, ops: Ops, m: Member, *, create: bool) -> None:
+        net = self.network
+        for port in m.ports:
+            target = f"{m.graph}/{m.nf.id}:{port.name}"
+            create_fn = partial(net.create_nf_port, m.graph, m.nf.id, port.name, m.key, port.ifname)
+            delete_fn = partial(net.delete_nf_port, m.graph, m.nf.id, port.name)
+            if create:
+                ops.create("createPort", target, create_fn, delete_fn)
+            else:
+                ops.delete("deletePort", target, delete_fn, create_fn)
+
+    # ---- network ------------------------------------------------------------------------
+
+    def _check_endpoints(self, new: Deployment) -> None:
+        for graph in new.graphs.values():
+            for ep in graph.endpoints.values():
+                why = self.endpoint_support(ep)
+                if why:
+                    raise PlanError(f"graph {graph.name}, endpoint {ep.id}: {why}")
+
+    def _endpoints(self, ops: Ops, old: Deployment, new: Deployment) -> None:
+        net = self.network
+        for name in sorted(set(old.graphs) | set(new.graphs)):
+            before = old.graphs[name].endpoints if name in old.graphs else {}
+            after = new.graphs[name].endpoints if name in new.graphs else {}
+            for eid in sorted(set(before) | set(after)):
+                b, a = before.get(eid), after.get(eid)
+                if b == a:
+                    continue
+                target = f"{name}/endpoint:{eid}"
+                if b is not None:
+                    ops.delete(
+                        "deletePort",
+                        target,
+                        lambda e=b, g=name: net.delete_endpoint(g, e),
+                        lambda e=b, g=name: net.create_endpoint(g, e),
+                    )
+                if a is not None:
+                    ops.create(
+                        "createPort",
+                        target,
+                        lambda e=a, g=name: net.create_endpoint(g, e),
+                        lambda e=a, g=name: net.delete_endpoint(g, e),
+                    )
+
+    def _steering(self, ops: Ops, old: Deployment, new: Deployment) -> None:
+        affected = {}
+        covered = []
+        for name in sorted(set(old.graphs) | set(new.graphs)):
+            b, a = old.graphs.get(name), new.graphs.get(name)
+            if b is not None and a is not None and b.network_view() == a.network_view():
+                continue
+            affected[name] = (b, a)
+            if b is None:
+                covered.append(("createLSI", name))
+            before_rules = b.rules if b else {}
+            after_rules = a.rules if a else {}
+            for rid in sorted(set(before_rules) | set(after_rules)):
+                br, ar = before_rules.get(rid), after_rules.get(rid)
+                if br == ar and b is not None and a is not None:
+                    continue
+                if br is not None:
+                    covered.append(("deleteTSRule", f"{name}/{rid}"))
+                if ar is not None:
+                    covered.append(("createTSRule", f"{name}/{rid}"))
+            if a is None:
+                covered.append(("deleteLSI", name))
+        if not affected:
+            return
+        net = self.network
+        new_view = {n: a for n, (_, a) in affected.items()}
+        old_view = {n: b for n, (b, _) in affected.items()}
+        for name, target in covered:
+            ops.steer(name, target)
+        ops.steer(
+            "applySteering",
+            f"{len(affected)} LSI(s) in one nft batch",
+            lambda: net.apply_steering(net.steering_batch(new_view)),
+            lambda: net.apply_steering(net.steering_batch(old_view)),
+        )
+
+
+def _recreate(before: list[Member], after: list[Member]) -> bool:
+    b, a = before[0].template, after[0].template
+    return (b.name, b.sha256) != (a.name, a.sha256)
+
+
+def _admin(members: list[Member]) -> str:
+    """A shared instance is paused only when every graph using it wants it paused."""
+    return "paused" if all(m.nf.admin_state == "paused" for m in members) else "running"
+
+
+def _inverse(env: dict[str, str]) -> dict[str, str]:
+    swap = {"NNFV_JOINED_GRAPH": "NNFV_LEFT_GRAPH", "NNFV_LEFT_GRAPH": "NNFV_JOINED_GRAPH"}
+    return {swap.get(k, k): v for k, v in env.items()}
+
+
+def _target(members: list[Member]) -> str:
+    lead = members[0]
+    if lead.template.sharable:
+        return f"{lead.template.name} (shared by {', '.join(sorted({m.graph for m in members}))})"
+    return f"{lead.graph}/{lead.nf.id}"
+
+
+class Ops:
+    """Collects operations into the four phases of a plan."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, list[Operation]] = {
+            "delete": [],
+            "delete-late": [],
+            "create-early": [],
+            "create": [],
+            "steer": [],
+            "start": [],
+        }
+
+    def delete(self, name: str, target: str, do, undo, *, late: bool = False) -> None:
+        self.phases["delete-late" if late else "delete"].append(Operation(name, target, do, undo))
+
+    def create(self, name: str, target: str, do, undo, *, early: bool = False) -> None:
+        self.phases["create-early" if early else "create"].append(Operation(name, target, do, undo))
+
+    def steer(self, name: str, target: str, do=None, undo=None) -> None:
+        self.phases["steer"].append(Operation(name, target, do, undo))
+
+    def start(self, name: str, target: str, do, undo) -> None:
+        self.phases["start"].append(Operation(name, target, do, undo))
+
+    def ordered(self) -> list[Operation]:
+        return [op for phase in self.phases.values() for op in phase]

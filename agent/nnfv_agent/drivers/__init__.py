@@ -1,0 +1,1 @@
+"""Drivers that turn plan operations into kernel state."""

@@ -1,0 +1,298 @@
+"""The native compute driver: one network namespace, workdir and cgroup per NNF instance."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ...datastore.persist import atomic_write, read_or_empty
+from ...model.template import Template, template_from_dict, template_to_dict
+from ..network.links import LinkError, create_netns, delete_netns
+from .archive import ArchiveError, extract, fetch
+from .cgroups import CgroupError, Cgroups, Limits
+from .instance import NFInstance
+from .scripts import ScriptError, run_script
+
+log = logging.getLogger(__name__)
+
+
+class ComputeError(Exception):
+    pass
+
+
+@dataclass
+class NFState:
+    """What is persisted about an instance, so that stop and delete work after a restart."""
+
+    key: str
+    graph: str
+    nf: str
+    template: str
+    sha256: str
+    netns: str
+    cgroup: str
+    workdir: str
+    state: str = "created"
+    start_time: str | None = None
+    last_error: str | None = None
+    graphs: list[str] = field(default_factory=list)
+    descriptor: dict = field(default_factory=dict)  # the template it runs, for stop after restart
+    params: dict = field(default_factory=dict)  # the parameters its scripts last saw
+
+
+class NativeCompute:
+    def __init__(self, state_dir: Path, cgroups: Cgroups, *, script_timeout: float = 30.0) -> None:
+        self.state_dir = Path(state_dir)
+        self.cache = self.state_dir / "cache"
+        self.templates = self.state_dir / "templates"
+        self.instances = self.state_dir / "nf"
+        for d in (self.cache, self.templates, self.instances):
+            d.mkdir(parents=True, exist_ok=True)
+        self.cgroups = cgroups
+        self.script_timeout = script_timeout
+
+    # ---- paths and state --------------------------------------------------------------
+
+    def workdir(self, key: str) -> Path:
+        return self.instances / key
+
+    def _state_file(self, key: str) -> Path:
+        return self.instances / f"{key}.json"
+
+    def load_state(self, key: str) -> NFState | None:
+        text = read_or_empty(self._state_file(key))
+        return NFState(**json.loads(text)) if text else None
+
+    def save_state(self, state: NFState) -> None:
+        atomic_write(self._state_file(state.key), json.dumps(asdict(state), indent=1))
+
+    def deployed_template(self, key: str) -> Template | None:
+        state = self.load_state(key)
+        if state is None or not state.descriptor:
+            return None
+        return template_from_dict(state.descriptor)
+
+    def known_instances(self) -> list[str]:
+        return sorted(p.stem for p in self.instances.glob("*.json"))
+
+    def template_dir(self, inst: NFInstance) -> Path:
+        return self.templates / inst.template.sha256
+
+    def cgroup_name(self, key: str) -> str:
+        return key
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def create(self, inst: NFInstance) -> None:
+        tpl = inst.template
+        try:
+            if not self.template_dir(inst).exists():
+                archive = fetch(tpl.uri, self.cache, tpl.sha256)
+                extract(archive, self.template_dir(inst))
+        except ArchiveError as exc:
+            raise ComputeError(f"NF {inst.nf}: template {tpl.name}: {exc}") from None
+        for event in ("start", "stop"):
+            script = tpl.script(event)
+            if not script or not (self.template_dir(inst) / script).is_file():
+                raise ComputeError(
+                    f"NF {inst.nf}: template {tpl.name} has no {event} script "
+                    f"'{script}' in its archive"
+                )
+        state = NFState(
+            inst.key,
+            inst.graph,
+            inst.nf,
+            tpl.name,
+            tpl.sha256,
+            inst.netns,
+            self.cgroup_name(inst.key),
+            str(self.workdir(inst.key)),
+            graphs=list(inst.graphs),
+            descriptor=template_to_dict(tpl),
+        )
+        self.save_state(state)  # first, so that a crash from here on leaves a trace to clean
+        try:
+            create_netns(inst.netns)
+            self.workdir(inst.key).mkdir(parents=True, exist_ok=True)
+            self.cgroups.create(
+                state.cgroup,
+                Limits(
+                    memory_limit=tpl.memory_limit,
+                    cpu_weight=tpl.cpu_weight,
+                    pids_limit=tpl.pids_limit,
+                ),
+            )
+        except (LinkError, CgroupError, OSError) as exc:
+            self._release(state)
+            raise ComputeError(f"NF {inst.nf}: {exc}") from None
+
+    def start(self, inst: NFInstance) -> None:
+        state = self._state(inst)
+        try:
+            self._run(inst, "start")
+            status_script = inst.template.script("status")
+            if status_script:
+                self._run(inst, "status")
+        except ScriptError as exc:
+            state.state, state.last_error = "failed", str(exc)
+            self.save_state(state)
+            self._quiet_stop(inst)
+            raise ComputeError(str(exc)) from None
+        state.state = "running"
+        state.last_error = None
+        state.params = inst.param_dict
+        state.start_time = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.save_state(state)
+
+    def stop(self, inst: NFInstance) -> None:
+        state = self._state(inst)
+        error = None
+        try:
+            if self.cgroups.is_frozen(state.cgroup):
+                self.cgroups.thaw(state.cgroup)  # a frozen stop script would hang
+        except CgroupError as exc:
+            raise ComputeError(f"NF {inst.nf}: {exc}") from None
+        try:
+            self._run(inst, "stop")
+        except ScriptError as exc:
+            error = str(exc)
+            log.warning("%s; killing what is left", exc)
+        try:
+            self.cgroups.kill_all(state.cgroup)
+        except CgroupError as exc:
+            raise ComputeError(f"NF {inst.nf}: {exc}") from None
+        state.state, state.last_error = "stopped", error
+        self.save_state(state)
+
+    def update(self, inst: NFInstance, extra_env: dict[str, str] | None = None) -> None:
+        state = self._state(inst)
+        try:
+            self._run(inst, "update", extra_env)
+        except ScriptError as exc:
+            state.last_error = str(exc)
+            self.save_state(state)
+            raise ComputeError(str(exc)) from None
+        state.graphs = list(inst.graphs)
+        state.params = inst.param_dict
+        self.save_state(state)
+
+    def pause(self, inst: NFInstance) -> None:
+        state = self._state(inst)
+        try:
+            if inst.template.script("pause"):
+                self._run(inst, "pause")
+            self.cgroups.freeze(state.cgroup)
+        except (ScriptError, CgroupError) as exc:
+            raise ComputeError(f"NF {inst.nf}: cannot pause: {exc}") from None
+        state.state = "paused"
+        self.save_state(state)
+
+    def resume(self, inst: NFInstance) -> None:
+        state = self._state(inst)
+        try:
+            self.cgroups.thaw(state.cgroup)
+        except CgroupError as exc:
+            raise ComputeError(f"NF {inst.nf}: cannot resume: {exc}") from None
+        state.state = "running"
+        self.save_state(state)
+
+    def delete(self, inst: NFInstance) -> None:
+        state = self.load_state(inst.key)
+        if state is None:
+            state = NFState(
+                inst.key,
+                inst.graph,
+                inst.nf,
+                inst.template.name,
+                inst.template.sha256,
+                inst.netns,
+                self.cgroup_name(inst.key),
+                str(self.workdir(inst.key)),
+            )
+        self._release(state)
+
+    def delete_key(self, key: str) -> None:
+        """Remove an instance known only by its persisted state (orphan clean-up)."""
+        state = self.load_state(key)
+        if state is not None:
+            self._release(state)
+
+    # ---- status ---------------------------------------------------------------------------
+
+    def healthy(self, inst: NFInstance) -> bool:
+        """Running as recorded, with the same parameters, and its status script agrees."""
+        state = self.load_state(inst.key)
+        if state is None or state.state not in ("running", "paused"):
+            return False
+        if state.params != inst.param_dict or sorted(state.graphs) != sorted(inst.graphs):
+            return False
+        if not Path(f"/run/netns/{inst.netns}").exists():
+            return False
+        if inst.template.script("status") and state.state == "running":
+            try:
+                self._run(inst, "status")
+            except ScriptError:
+                return False
+        return True
+
+    def pids(self, key: str) -> list[int]:
+        return self.cgroups.pids(self.cgroup_name(key))
+
+    # ---- internals --------------------------------------------------------------------
+
+    def _state(self, inst: NFInstance) -> NFState:
+        state = self.load_state(inst.key)
+        if state is None:
+            raise ComputeError(f"NF {inst.nf}: instance {inst.key} does not exist")
+        return state
+
+    def _run(self, inst: NFInstance, event: str, extra_env: dict[str, str] | None = None) -> None:
+        script = inst.template.script(event)
+        if not script:
+            return
+        run_script(
+            inst=inst,
+            event=event,
+            script=self.template_dir(inst) / script,
+            template_dir=self.template_dir(inst),
+            workdir=self.workdir(inst.key),
+            cgroup_procs=self.cgroups.procs_files(self.cgroup_name(inst.key)),
+            extra_env=extra_env,
+            timeout=self.script_timeout,
+        )
+
+    def _quiet_stop(self, inst: NFInstance) -> None:
+        try:
+            self._run(inst, "stop")
+        except ScriptError as exc:
+            log.info("stop after failed start: %s", exc)
+        try:
+            self.cgroups.kill_all(self.cgroup_name(inst.key))
+        except CgroupError as exc:
+            log.error("NF %s: %s", inst.nf, exc)
+
+    def _release(self, state: NFState) -> None:
+        errors = []
+        try:
+            self.cgroups.delete(state.cgroup)
+        except CgroupError as exc:
+            errors.append(str(exc))
+        try:
+            delete_netns(state.netns)
+        except LinkError as exc:
+            errors.append(str(exc))
+        shutil.rmtree(state.workdir, ignore_errors=True)
+        if errors:
+            state.state, state.last_error = "failed", "; ".join(errors)
+            self.save_state(state)
+            raise ComputeError(f"NF {state.nf}: cannot release: {'; '.join(errors)}")
+        self._state_file(state.key).unlink(missing_ok=True)
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,127 @@
+"""Run a lifecycle script inside an NF's namespace and cgroup, under the documented contract."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .instance import NFInstance
+
+DEFAULT_TIMEOUT = 30.0
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class ScriptError(Exception):
+    pass
+
+
+def env_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def script_env(
+    inst: NFInstance,
+    event: str,
+    template_dir: Path,
+    workdir: Path,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    env = {
+        "PATH": SAFE_PATH,
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "NNFV_EVENT": event,
+        "NNFV_GRAPH": inst.graph,
+        "NNFV_NF": inst.nf,
+        "NNFV_INSTANCE": inst.key,
+        "NNFV_PORTS": " ".join(p.name for p in inst.ports),
+        "NNFV_IFACES": " ".join(p.ifname for p in inst.ports),
+        "NNFV_PARAMS": " ".join(name for name, _ in inst.params),
+        "NNFV_TEMPLATE_DIR": str(template_dir),
+        "NNFV_WORKDIR": str(workdir),
+    }
+    for port in inst.ports:
+        env[f"NNFV_PORT_{env_name(port.name)}"] = port.ifname
+    for name, value in inst.params:
+        env[f"NNFV_PARAM_{env_name(name)}"] = value
+    if inst.template.sharable:
+        env["NNFV_GRAPHS"] = " ".join(inst.graphs)
+    env.update(extra or {})
+    return env
+
+
+def log_tail(log: Path, lines: int = 8) -> str:
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return ""
+    start = max((i for i, line in enumerate(text) if line.startswith("=== ")), default=0)
+    return " | ".join(line.strip() for line in text[start + 1 :][-lines:] if line.strip())
+
+
+def run_script(
+    *,
+    inst: NFInstance,
+    event: str,
+    script: Path,
+    template_dir: Path,
+    workdir: Path,
+    cgroup_procs: Sequence[Path],
+    extra_env: dict[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> None:
+    """Run `script` and raise ScriptError naming the NF, the event and the cause on failure."""
+    log = workdir / "nf.log"
+    env = script_env(inst, event, template_dir, workdir, extra_env)
+    # The wrapper joins the cgroup before exec'ing nsenter, so the script and every process it
+    # forks are accounted from the first instruction; no preexec_fn in a threaded server.
+    joins = "; ".join(f"echo $$ > {shlex.quote(str(p))}" for p in cgroup_procs)
+    interpreter = [] if os.access(script, os.X_OK) else ["/bin/sh"]
+    wrapper = f'{joins + "; " if joins else ""}exec nsenter --net=/run/netns/"$0" -- "$@"'
+    argv = [
+        "/bin/sh",
+        "-c",
+        wrapper,
+        inst.netns,
+        *interpreter,
+        str(script),
+        *(p.ifname for p in inst.ports),
+    ]
+    with open(log, "a", encoding="utf-8") as out:
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        out.write(f"=== {stamp} {event} graph={inst.graph} nf={inst.nf}\n")
+        out.flush()
+        proc = subprocess.Popen(
+            argv,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            out.write(f"=== killed after {timeout:.0f} s\n")
+            raise ScriptError(
+                f"{event} script of NF {inst.nf} timed out after {timeout:.0f} s"
+            ) from None
+    if code != 0:
+        tail = log_tail(log)
+        raise ScriptError(
+            f"{event} script of NF {inst.nf} exited with {code}" + (f": {tail}" if tail else "")
+        )
+
+
+def elapsed_ms(t0: float) -> float:
+    return (time.monotonic() - t0) * 1000

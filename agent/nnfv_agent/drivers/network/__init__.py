@@ -1,0 +1,1 @@
+"""Network drivers: LSIs, ports and traffic-steering rules."""

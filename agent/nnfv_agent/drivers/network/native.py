@@ -1,0 +1,138 @@
+"""The native network driver: LSIs as nftables tables, ports as veth pairs, vxlan and bridges."""
+
+from __future__ import annotations
+
+import logging
+
+from ...model.graph import Endpoint, Graph, PortRef
+from ..naming import Names
+from .links import LinkError, Links
+from .nftables import Nft, SteeringError, render_batch, render_table, run_in_netns
+
+log = logging.getLogger(__name__)
+
+
+class NetworkError(Exception):
+    pass
+
+
+class NativeNetwork:
+    def __init__(self, names: Names, cpe_netns: str | None) -> None:
+        self.names = names
+        self.cpe_netns = cpe_netns
+        self.links = Links(cpe_netns)
+        self.nft = Nft(run_in_netns(cpe_netns))
+
+    # ---- ports --------------------------------------------------------------------------
+
+    def nf_port_device(self, graph: str, nf: str, port: str) -> str:
+        return self.names.lsi_port(graph, nf, port)
+
+    def endpoint_device(self, graph: str, ep: Endpoint) -> str:
+        if ep.kind == "interface":
+            return ep.interface or ""
+        if ep.kind == "vxlan":
+            return self.names.vxlan(graph, ep.id)
+        if ep.kind == "internal":
+            return self.names.internal_port(graph, ep.group or "")
+        raise NetworkError(f"endpoint {ep.id}: {ep.kind} endpoints are not supported")
+
+    def devices(self, graph: Graph) -> dict[str, str]:
+        devices = {
+            str(PortRef(endpoint=e.id)): self.endpoint_device(graph.name, e)
+            for e in graph.endpoints.values()
+        }
+        for nf in graph.nfs.values():
+            for port in nf.ports:
+                devices[str(PortRef(nf=nf.id, port=port))] = self.nf_port_device(
+                    graph.name, nf.id, port
+                )
+        return devices
+
+    def create_nf_port(self, graph: str, nf: str, port: str, netns: str, ifname: str) -> None:
+        try:
+            self.links.create_veth(self.nf_port_device(graph, nf, port), ifname, netns)
+        except LinkError as exc:
+            raise NetworkError(f"port {port} of NF {nf}: {exc}") from None
+
+    def delete_nf_port(self, graph: str, nf: str, port: str) -> None:
+        try:
+            self.links.delete(self.nf_port_device(graph, nf, port))
+        except LinkError as exc:
+            raise NetworkError(f"port {port} of NF {nf}: {exc}") from None
+
+    def create_endpoint(self, graph: str, ep: Endpoint) -> None:
+        try:
+            if ep.kind == "interface":
+                if not self.links.exists(ep.interface or ""):
+                    raise NetworkError(
+                        f"endpoint {ep.id}: interface {ep.interface} does not exist on this node"
+                    )
+                self.links.set_up(ep.interface or "")
+            elif ep.kind == "vxlan":
+                self.links.create_vxlan(
+                    self.names.vxlan(graph, ep.id),
+                    ep.vni or 0,
+                    ep.remote or "",
+                    local=ep.local,
+                    dst_port=ep.dst_port,
+                    underlay=ep.interface,
+                )
+            elif ep.kind == "internal":
+                group = ep.group or ""
+                bridge = self.names.internal_bridge(group)
+                self.links.ensure_bridge(bridge)
+                peer = self.names.internal_peer(graph, group)
+                self.links.create_veth(self.names.internal_port(graph, group), peer)
+                self.links.enslave(peer, bridge)
+            else:
+                raise NetworkError(f"endpoint {ep.id}: {ep.kind} endpoints are not supported")
+        except LinkError as exc:
+            raise NetworkError(f"endpoint {ep.id}: {exc}") from None
+
+    def delete_endpoint(self, graph: str, ep: Endpoint) -> None:
+        try:
+            if ep.kind == "vxlan":
+                self.links.delete(self.names.vxlan(graph, ep.id))
+            elif ep.kind == "internal":
+                group = ep.group or ""
+                self.links.delete(self.names.internal_port(graph, group))
+                bridge = self.names.internal_bridge(group)
+                if not self.links.bridge_ports(bridge):
+                    self.links.delete(bridge)
+        except LinkError as exc:
+            raise NetworkError(f"endpoint {ep.id}: {exc}") from None
+
+    # ---- steering -----------------------------------------------------------------------
+
+    def steering_batch(self, graphs: dict[str, Graph | None]) -> str:
+        """One nft batch that gives each graph in `graphs` its new LSI table (None: none)."""
+        counters = self.nft.all_counters()
+        tables = [
+            render_table(graph, self.devices(graph), counters.get(self.names.table(name), {}))
+            for name, graph in graphs.items()
+            if graph is not None
+        ]
+        return render_batch([self.names.table(name) for name in graphs], tables)
+
+    def apply_steering(self, batch: str) -> None:
+        try:
+            self.nft.apply(batch)
+        except SteeringError as exc:
+            raise NetworkError(f"steering rules rejected by nftables: {exc}") from None
+
+    def rule_counters(self, graph: str) -> dict[str, tuple[int, int]]:
+        table = self.nft.all_counters().get(self.names.table(graph), {})
+        return {name: (c.packets, c.bytes) for name, c in table.items()}
+
+    # ---- inventory (for reconciliation) ---------------------------------------------------
+
+    def our_tables(self) -> list[str]:
+        return [t for t in self.nft.tables() if t.startswith("nnfv_")]
+
+    def our_links(self) -> list[str]:
+        return [
+            n
+            for n in self.links.names()
+            if n[:2] in ("nv", "nx", "ni", "nj", "nb") and len(n) == 12
+        ]

@@ -1,0 +1,1 @@
+"""Plain, immutable views of the configuration (graphs, templates) used by planner and drivers."""

@@ -1,0 +1,1 @@
+"""The node: template catalog, capability probe, resources and NF resolution."""

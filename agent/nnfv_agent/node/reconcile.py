@@ -1,0 +1,127 @@
+"""Make the kernel match the running datastore at start-up (after a restart or a kill -9).
+
+Objects are named deterministically, so the wanted set is computed from running; whatever of
+ours is not wanted is an orphan of an interrupted commit and is removed, and whatever is wanted
+but missing or unhealthy is (re)created. Nothing is duplicated because creation is keyed by name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..commit.planner import PlanError, instance_of
+from ..drivers.compute.native import ComputeError
+from ..drivers.network.links import LinkError, delete_netns, list_netns
+from ..drivers.network.native import NetworkError
+from ..drivers.network.nftables import render_batch
+
+if TYPE_CHECKING:
+    from ..dataplane import DataPlane
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    def __init__(self, dp: DataPlane) -> None:
+        self.dp = dp
+
+    def run(self, running_xml: str) -> list[str]:
+        dp = self.dp
+        actions: list[str] = []
+        try:
+            wanted = dp.resolver.deployment(running_xml, current=True)
+        except PlanError as exc:
+            log.error("running configuration cannot be deployed here: %s", exc)
+            wanted = dp.resolver.deployment("", current=True)
+        instances = wanted.instances()
+        prefix = f"nnfv-{dp.names.node_id}-"
+        seen = (
+            set(dp.compute.known_instances())
+            | set(list_netns(prefix))
+            | {c for c in dp.cgroups.list() if c.startswith(prefix)}
+        )
+        for key in sorted(seen - set(instances)):
+            self._remove_orphan(key)
+            actions.append(f"removed orphan NF instance {key}")
+
+        wanted_links: set[str] = set()
+        for key, members in sorted(instances.items()):
+            inst = instance_of(members)
+            for m in members:
+                wanted_links.update(
+                    dp.network.nf_port_device(m.graph, m.nf.id, p.name) for p in m.ports
+                )
+            if dp.compute.healthy(inst):
+                missing = [
+                    m
+                    for m in members
+                    for p in m.ports
+                    if not dp.network.links.exists(
+                        dp.network.nf_port_device(m.graph, m.nf.id, p.name)
+                    )
+                ]
+                if not missing:
+                    continue
+            actions.append(f"redeployed NF instance {key}")
+            self._redeploy(members)
+
+        for graph in wanted.graphs.values():
+            for ep in graph.endpoints.values():
+                device = dp.network.endpoint_device(graph.name, ep)
+                if ep.kind in ("vxlan", "internal"):
+                    wanted_links.add(device)
+                    if ep.kind == "internal":
+                        wanted_links.add(dp.names.internal_peer(graph.name, ep.group or ""))
+                        wanted_links.add(dp.names.internal_bridge(ep.group or ""))
+                    if not dp.network.links.exists(device):
+                        self._try(lambda g=graph.name, e=ep: dp.network.create_endpoint(g, e))
+                        actions.append(f"recreated endpoint {graph.name}/{ep.id}")
+        for link in sorted(set(dp.network.our_links()) - wanted_links):
+            self._try(lambda n=link: dp.network.links.delete(n))
+            actions.append(f"removed orphan link {link}")
+
+        stale = [
+            t
+            for t in dp.network.our_tables()
+            if t not in {dp.names.table(g) for g in wanted.graphs}
+        ]
+        batch_graphs = {g.name: g for g in wanted.graphs.values()}
+        batch = dp.network.steering_batch(batch_graphs)
+        batch = render_batch(stale, []) + batch if stale else batch
+        self._try(lambda: dp.network.apply_steering(batch))
+        actions.extend(f"removed orphan table {t}" for t in stale)
+        for action in actions:
+            log.info("reconcile: %s", action)
+        return actions
+
+    def _remove_orphan(self, key: str) -> None:
+        dp = self.dp
+        try:
+            if dp.compute.load_state(key) is not None:
+                dp.compute.delete_key(key)
+            dp.cgroups.delete(dp.compute.cgroup_name(key))
+            delete_netns(key)
+        except (ComputeError, LinkError, OSError) as exc:
+            log.error("cannot remove orphan %s: %s", key, exc)
+
+    def _redeploy(self, members) -> None:
+        dp = self.dp
+        inst = instance_of(members)
+        try:
+            dp.compute.delete(inst)
+            dp.compute.create(inst)
+            for m in members:
+                for p in m.ports:
+                    dp.network.links.delete(dp.network.nf_port_device(m.graph, m.nf.id, p.name))
+                    dp.network.create_nf_port(m.graph, m.nf.id, p.name, m.key, p.ifname)
+            dp.compute.start(inst)
+        except (ComputeError, NetworkError, LinkError) as exc:
+            log.error("cannot redeploy %s: %s", inst.key, exc)
+
+    @staticmethod
+    def _try(fn) -> None:
+        try:
+            fn()
+        except (NetworkError, LinkError) as exc:
+            log.error("reconcile: %s", exc)

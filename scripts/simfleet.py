@@ -1,0 +1,275 @@
+"""Simulated CPEs: each is a network namespace with its own nnfv-agent, LAN host and WAN host.
+
+    python scripts/simfleet.py up N [--dir DIR]     bring up N CPEs, write DIR/inventory.yml
+    python scripts/simfleet.py down [--dir DIR]     tear every one of them down
+
+A CPE `<id>` is the namespace `cpe-<id>` (its interfaces `lan0` and `wan0`), the hosts
+`lan-<id>` and `wan-<id>` (each with `eth0`), and an agent process in the host's namespace that
+manages `cpe-<id>` and listens on 127.0.0.1. Addresses come from the documentation ranges
+(RFC 5737) and exist only inside these namespaces; nothing is routed off the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.modules.setdefault("invoke", None)
+
+USER = "admin"
+PASSWORD = "nnfv-fleet"
+LAN_NET, WAN_NET = "192.0.2", "198.51.100"
+DEFAULT_DIR = Path("/tmp/nnfv-fleet")
+CGROUP_MOUNT = Path("/sys/fs/cgroup")
+
+
+def sh(*args: str, check: bool = True, ns: str | None = None, timeout: float = 30,
+       input: str | None = None) -> subprocess.CompletedProcess:
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout,
+                          input=input)
+
+
+@dataclass
+class SimCpe:
+    id: str
+    dir: str
+    port: int = 0
+    pid: int = 0
+
+    @property
+    def cpe_ns(self) -> str:
+        return f"cpe-{self.id}"
+
+    @property
+    def lan_ns(self) -> str:
+        return f"lan-{self.id}"
+
+    @property
+    def wan_ns(self) -> str:
+        return f"wan-{self.id}"
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [self.cpe_ns, self.lan_ns, self.wan_ns]
+
+    lan_host = f"{LAN_NET}.10"
+    lan_gateway = f"{LAN_NET}.1"
+    wan_host = f"{WAN_NET}.10"
+    wan_cpe = f"{WAN_NET}.2"
+
+    # ---- bring-up -----------------------------------------------------------------------
+
+    def create_network(self) -> None:
+        for ns in self.namespaces:
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+        for side, host_ns, addr in (("lan", self.lan_ns, f"{self.lan_host}/24"),
+                                    ("wan", self.wan_ns, f"{self.wan_host}/24")):
+            sh("ip", "link", "add", f"{side}0", "type", "veth", "peer", "name", "eth0",
+               "netns", host_ns, ns=self.cpe_ns)
+            sh("ip", "link", "set", f"{side}0", "up", ns=self.cpe_ns)
+            sh("ip", "addr", "add", addr, "dev", "eth0", ns=host_ns)
+            sh("ip", "link", "set", "eth0", "up", ns=host_ns)
+        sh("ip", "route", "add", "default", "via", self.lan_gateway, ns=self.lan_ns)
+        sh("ip", "route", "add", f"{LAN_NET}.0/24", "via", self.wan_cpe, ns=self.wan_ns)
+
+    def write_config(self, **extra: str) -> Path:
+        from nnfv_agent.config import hash_password
+
+        d = Path(self.dir)
+        d.mkdir(parents=True, exist_ok=True)
+        lines = [f'state_dir = "{d / "state"}"', f'netns = "{self.cpe_ns}"',
+                 f'node_id = "{self.id}"', 'dataplane = "native"']
+        lines += [f'{k} = "{v}"' for k, v in extra.items()]
+        lines += ["[[users]]", f'name = "{USER}"',
+                  f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"']
+        cfg = d / "agent.toml"
+        cfg.write_text("\n".join(lines) + "\n")
+        return cfg
+
+    def start_agent(self, timeout: float = 30) -> None:
+        d = Path(self.dir)
+        port_file = d / "port"
+        port_file.unlink(missing_ok=True)
+        agent = Path(sys.executable).parent / "nnfv-agent"
+        log = open(d / "agent.log", "ab")  # noqa: SIM115 - the agent keeps writing to it
+        proc = subprocess.Popen([str(agent), "--config", str(d / "agent.toml"), "--listen",
+                                 f"127.0.0.1:{self.port}", "--port-file", str(port_file)],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.pid = proc.pid
+        deadline = time.monotonic() + timeout
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"agent of {self.id} failed to start:\n"
+                                   + (d / "agent.log").read_text()[-3000:])
+            time.sleep(0.02)
+        self.port = int(port_file.read_text())
+
+    def stop_agent(self, sig: int = signal.SIGTERM) -> None:
+        if not self.pid:
+            return
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            self.pid = 0
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.pid if not _alive(self.pid) else 0
+            if done:
+                break
+            time.sleep(0.02)
+        else:
+            os.kill(self.pid, signal.SIGKILL)
+        self.pid = 0
+
+    # ---- tear-down ----------------------------------------------------------------------
+
+    def destroy(self) -> list[str]:
+        """Remove everything of this CPE, whatever state it is in. Returns what was left."""
+        self.stop_agent()
+        leftovers = []
+        cgroot = f"nnfv/{self.id}"
+        for pid in _cgroup_pids(cgroot):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        listed = sh("ip", "netns", "list", check=False).stdout.split()
+        for ns in [n for n in listed if n.startswith(f"nnfv-{self.id}-")]:
+            leftovers.append(f"netns {ns}")
+            sh("ip", "netns", "del", ns, check=False)
+        for ns in self.namespaces:
+            sh("ip", "netns", "del", ns, check=False)
+        leftovers += _remove_cgroups(cgroot)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return leftovers
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _cgroup_dirs(root: str) -> list[Path]:
+    out = []
+    for hierarchy in CGROUP_MOUNT.iterdir():
+        d = hierarchy / root
+        if d.is_dir():
+            out.append(d)
+    if (CGROUP_MOUNT / "cgroup.controllers").exists() and (CGROUP_MOUNT / root).is_dir():
+        out.append(CGROUP_MOUNT / root)
+    return out
+
+
+def _cgroup_pids(root: str) -> list[int]:
+    pids = set()
+    for d in _cgroup_dirs(root):
+        for procs in d.rglob("cgroup.procs"):
+            try:
+                pids.update(int(p) for p in procs.read_text().split())
+            except OSError:
+                pass
+    return sorted(pids)
+
+
+def _remove_cgroups(root: str) -> list[str]:
+    leftovers = []
+    for d in _cgroup_dirs(root):
+        for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            leftovers.append(f"cgroup {sub}")
+            try:
+                sub.rmdir()
+            except OSError:
+                pass
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+    return leftovers
+
+
+# ---- the fleet --------------------------------------------------------------------------
+
+
+def up(count: int, base: Path, prefix: str = "f") -> list[SimCpe]:
+    base.mkdir(parents=True, exist_ok=True)
+    cpes = []
+    try:
+        for i in range(count):
+            cpe = SimCpe(f"{prefix}{i:03d}", str(base / f"{prefix}{i:03d}"))
+            cpes.append(cpe)
+            cpe.create_network()
+            cpe.write_config()
+            cpe.start_agent()
+    except Exception:
+        for cpe in cpes:
+            cpe.destroy()
+        raise
+    (base / "fleet.json").write_text(json.dumps([asdict(c) for c in cpes], indent=1))
+    write_inventory(cpes, base / "inventory.yml")
+    return cpes
+
+
+def write_inventory(cpes: list[SimCpe], path: Path) -> None:
+    lines = ["all:", "  children:", "    cpes:", "      hosts:"]
+    for c in cpes:
+        lines += [f"        {c.id}:", "          ansible_host: 127.0.0.1",
+                  f"          ansible_port: {c.port}", f"          nnfv_lan_ns: {c.lan_ns}",
+                  f"          nnfv_wan_ns: {c.wan_ns}"]
+    lines += ["      vars:", "        ansible_connection: ansible.netcommon.netconf",
+              "        ansible_network_os: nnfv.cpe.cpe", f"        ansible_user: {USER}",
+              f"        ansible_password: {PASSWORD}",
+              "        ansible_netconf_host_key_checking: false",
+              "        ansible_host_key_checking: false"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def down(base: Path) -> list[str]:
+    leftovers = []
+    state = base / "fleet.json"
+    if state.exists():
+        for data in json.loads(state.read_text()):
+            leftovers += SimCpe(**data).destroy()
+    shutil.rmtree(base, ignore_errors=True)
+    return leftovers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_up = sub.add_parser("up")
+    p_up.add_argument("count", type=int)
+    p_up.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    p_down = sub.add_parser("down")
+    p_down.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args()
+    if args.cmd == "up":
+        cpes = up(args.count, args.dir)
+        print(f"{len(cpes)} CPEs up; inventory: {args.dir / 'inventory.yml'}")
+        for c in cpes:
+            print(f"  {c.id}: agent 127.0.0.1:{c.port}, namespaces {', '.join(c.namespaces)}")
+    else:
+        left = down(args.dir)
+        print("fleet down" + (f"; cleaned leftovers: {', '.join(left)}" if left else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

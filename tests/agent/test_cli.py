@@ -1,0 +1,201 @@
+"""The `nnfv-agent` command line: help, version, overrides, config errors, --hash-password."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+
+import paramiko
+import pytest
+from nnfv_agent.config import hash_password, verify_password
+from support.agentproc import AGENT_BIN, PASSWORD, USER, write_config
+
+
+def run(*args: str, stdin: str | None = None, timeout: float = 10) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(AGENT_BIN), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_readable_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("nnfv-agent: ")
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+def users_block() -> str:
+    hashed = hash_password(PASSWORD, iterations=1000)
+    return f'[[users]]\nname = "{USER}"\npassword_hash = "{hashed}"\n'
+
+
+def test_help_exits_zero_quickly_and_documents_the_options():
+    start = time.monotonic()
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - start < 3
+    for option in ("--config", "--listen", "--state-dir", "--port-file", "--hash-password"):
+        assert option in result.stdout
+
+
+def test_version_prints_the_package_version():
+    start = time.monotonic()
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - start < 3
+    assert result.stdout.strip() == "nnfv-agent 0.1.0"
+
+
+def test_listen_and_state_dir_options_override_the_config_file(tmp_path):
+    configured_state = tmp_path / "configured-state"
+    override_state = tmp_path / "override-state"
+    config = tmp_path / "agent.toml"
+    write_config(config, configured_state)
+    # The configured address is taken by us, so the agent can only start if --listen wins.
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    taken = blocker.getsockname()[1]
+    config.write_text(f'listen = "127.0.0.1:{taken}"\n' + config.read_text())
+    port_file = tmp_path / "port"
+    log = open(tmp_path / "agent.log", "wb")
+    proc = subprocess.Popen(
+        [
+            str(AGENT_BIN),
+            "--config",
+            str(config),
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            str(override_state),
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert proc.poll() is None, (tmp_path / "agent.log").read_text()
+            assert time.monotonic() < deadline, "agent did not start"
+            time.sleep(0.02)
+        port = int(port_file.read_text())
+        assert port != taken
+        transport = paramiko.Transport(("127.0.0.1", port))
+        try:
+            transport.connect(username=USER, password=PASSWORD)
+            assert transport.is_authenticated()
+        finally:
+            transport.close()
+        assert (override_state / "ssh_host_ecdsa_key").exists()
+        assert not configured_state.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        blocker.close()
+    assert proc.returncode == 0, "SIGTERM should stop the agent cleanly"
+
+
+def test_unknown_setting_in_the_config_file_exits_2_with_a_readable_message(tmp_path):
+    config = tmp_path / "agent.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\nbogus_setting = 1\n' + users_block())
+    assert_readable_error(run("--config", str(config)), "unknown settings", "bogus_setting")
+
+
+def test_config_without_users_exits_2_with_a_readable_message(tmp_path):
+    config = tmp_path / "agent.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n')
+    assert_readable_error(run("--config", str(config)), "no users")
+
+
+def test_no_config_file_at_all_means_no_users_and_exits_2(tmp_path):
+    assert_readable_error(run("--state-dir", str(tmp_path)), "no users")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("this is = = not toml", "cannot read"),
+        ("max_sessions = 0\n", "max_sessions"),
+        ('max_message_size = "big"\n', "max_message_size"),
+        ('listen = "nowhere"\n', "nowhere"),
+        ('[[users]]\npassword_hash = "x"\n', "name"),
+    ],
+    ids=["bad-toml", "zero-sessions", "string-size", "bad-listen", "user-without-name"],
+)
+def test_invalid_config_file_exits_2_with_a_readable_message(tmp_path, content, fragment):
+    config = tmp_path / "agent.toml"
+    config.write_text(content)
+    assert_readable_error(run("--config", str(config)), fragment)
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    missing = tmp_path / "absent.toml"
+    assert_readable_error(run("--config", str(missing)), str(missing))
+
+
+def test_bad_listen_option_exits_2(tmp_path):
+    config = tmp_path / "agent.toml"
+    write_config(config, tmp_path / "state")
+    assert_readable_error(run("--config", str(config), "--listen", "no-port"), "no-port")
+
+
+def test_hash_password_reads_stdin_and_prints_a_verifiable_pbkdf2_hash():
+    result = run("--hash-password", stdin="s3cret pass\n")
+    assert result.returncode == 0, result.stderr
+    hashed = result.stdout.strip()
+    assert hashed.startswith("pbkdf2-sha256$")
+    assert len(hashed.split("$")) == 4
+    assert verify_password("s3cret pass", hashed)
+    assert not verify_password("s3cret pass\n", hashed)
+    assert not verify_password("wrong", hashed)
+    # A fresh salt each time.
+    again = run("--hash-password", stdin="s3cret pass\n").stdout.strip()
+    assert again != hashed
+    assert verify_password("s3cret pass", again)
+
+
+def test_hashed_password_from_the_cli_logs_in(tmp_path):
+    hashed = run("--hash-password", stdin="from-the-cli\n").stdout.strip()
+    state = tmp_path / "state"
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'state_dir = "{state}"\ndataplane = "none"\n'
+        f'[[users]]\nname = "ops"\npassword_hash = "{hashed}"\n'
+    )
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen(
+        [
+            *(str(AGENT_BIN), "--config", str(config)),
+            *("--listen", "127.0.0.1:0", "--port-file", str(port_file)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert proc.poll() is None and time.monotonic() < deadline, "agent did not start"
+            time.sleep(0.02)
+        transport = paramiko.Transport(("127.0.0.1", int(port_file.read_text())))
+        try:
+            transport.connect(username="ops", password="from-the-cli")
+            assert transport.is_authenticated()
+        finally:
+            transport.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
