@@ -39,13 +39,16 @@ def timed(fn, n: int) -> list[float]:
 
 
 def graph(i: int) -> str:
-    return graphs_config(chain_graph("bench", THREE_NF, lan="lan0", wan="wan0",
-                                     description=f"revision {i}"))
+    return graphs_config(
+        chain_graph("bench", THREE_NF, lan="lan0", wan="wan0", description=f"revision {i}")
+    )
 
 
 def report(name: str, samples: list[float]) -> None:
-    print(f"  {name:<34} n={len(samples):<4} p50={pct(samples, .5):7.2f} ms  "
-          f"p99={pct(samples, .99):7.2f} ms  mean={statistics.fmean(samples):7.2f} ms")
+    print(
+        f"  {name:<34} n={len(samples):<4} p50={pct(samples, 0.5):7.2f} ms  "
+        f"p99={pct(samples, 0.99):7.2f} ms  mean={statistics.fmean(samples):7.2f} ms"
+    )
 
 
 def bench_blocking(agent: LocalAgent, n: int) -> dict[str, list[float]]:
@@ -67,14 +70,22 @@ def bench_blocking(agent: LocalAgent, n: int) -> dict[str, list[float]]:
 def bench_ncclient(agent: LocalAgent, n: int) -> dict[str, list[float]]:
     from ncclient import manager
 
-    with manager.connect(host="127.0.0.1", port=agent.port, username=USER, password=PASSWORD,
-                         hostkey_verify=False, allow_agent=False, look_for_keys=False) as m:
+    with manager.connect(
+        host="127.0.0.1",
+        port=agent.port,
+        username=USER,
+        password=PASSWORD,
+        hostkey_verify=False,
+        allow_agent=False,
+        look_for_keys=False,
+    ) as m:
         m.get_config(source="running")
         get = timed(lambda i: m.get_config(source="running"), n)
 
         def edit_commit(i: int) -> None:
-            m.edit_config(target="candidate",
-                          config=f'<config xmlns="{NC}">{graph(10_000 + i)}</config>')
+            m.edit_config(
+                target="candidate", config=f'<config xmlns="{NC}">{graph(10_000 + i)}</config>'
+            )
             m.commit()
 
         edit = timed(edit_commit, n)
@@ -85,8 +96,9 @@ def rss(agent: LocalAgent, graphs: int) -> tuple[int, int, float]:
     idle = agent.rss_kib()
     with NetconfClient("127.0.0.1", agent.port, USER, password=PASSWORD) as c:
         t0 = time.perf_counter()
-        body = "".join(chain_graph(f"g{i}", THREE_NF, lan=f"lan{i}", wan=f"wan{i}")
-                       for i in range(graphs))
+        body = "".join(
+            chain_graph(f"g{i}", THREE_NF, lan=f"lan{i}", wan=f"wan{i}") for i in range(graphs)
+        )
         c.edit_config(graphs_config(body))
         c.commit()
         elapsed = time.perf_counter() - t0
@@ -114,15 +126,21 @@ def main() -> int:
     print(" ncclient (100 ms poll tick):")
     for name, samples in nc.items():
         report(name, samples)
-    print(" ncclient / blocking p50 ratio: "
-          + ", ".join(f"{k} {pct(nc[k], .5) / pct(blocking[k], .5):.1f}x" for k in blocking))
+    print(
+        " ncclient / blocking p50 ratio: "
+        + ", ".join(f"{k} {pct(nc[k], 0.5) / pct(blocking[k], 0.5):.1f}x" for k in blocking)
+    )
     print("memory")
     print(f"  idle RSS                          {idle / 1024:6.1f} MiB   (goal <= 45)")
-    print(f"  RSS with 100 graphs (300 NFs)     {with_graphs / 1024:6.1f} MiB   "
-          f"(loaded and committed in {load_s * 1000:.0f} ms)")
-    goals = [("get-config p50 <= 2 ms", pct(blocking["get-config"], .5) <= 2),
-             ("edit-config+commit p50 <= 15 ms", pct(blocking["edit-config+commit"], .5) <= 15),
-             ("idle RSS <= 45 MiB", idle / 1024 <= 45)]
+    print(
+        f"  RSS with 100 graphs (300 NFs)     {with_graphs / 1024:6.1f} MiB   "
+        f"(loaded and committed in {load_s * 1000:.0f} ms)"
+    )
+    goals = [
+        ("get-config p50 <= 2 ms", pct(blocking["get-config"], 0.5) <= 2),
+        ("edit-config+commit p50 <= 15 ms", pct(blocking["edit-config+commit"], 0.5) <= 15),
+        ("idle RSS <= 45 MiB", idle / 1024 <= 45),
+    ]
     print("goals: " + "; ".join(f"{g}: {'met' if ok else 'MISSED'}" for g, ok in goals))
     return 0
 

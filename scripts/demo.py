@@ -24,8 +24,9 @@ EXAMPLE = ROOT / "yang" / "examples" / "graph-firewall-nat.xml"
 def pretty(xml: str) -> str:
     root = etree.fromstring(xml.encode())
     data = root[0] if len(root) else root
-    return "\n".join(etree.tostring(el, pretty_print=True, encoding="unicode").rstrip()
-                     for el in data)
+    return "\n".join(
+        etree.tostring(el, pretty_print=True, encoding="unicode").rstrip() for el in data
+    )
 
 
 def main() -> int:
@@ -44,8 +45,9 @@ def main() -> int:
             print("commit: ok\n\nrunning datastore:")
             print(pretty(nc.get_config("running")))
             try:
-                nc.edit_config(re.sub(r"<priority>\d+</priority>", "<priority>high</priority>",
-                                      graph, count=1))
+                nc.edit_config(
+                    re.sub(r"<priority>\d+</priority>", "<priority>high</priority>", graph, count=1)
+                )
             except NetconfError as err:
                 print(f"\na bad edit is refused: {err}")
     print("agent stopped, state removed")

@@ -23,8 +23,9 @@ class LocalAgent:
         self.config = self.dir / "agent.toml"
         self.config.write_text(
             f'state_dir = "{self.dir / "state"}"\n'
-            f"[[users]]\nname = \"{USER}\"\n"
-            f'password_hash = "{hash_password(PASSWORD)}"\n')
+            f'[[users]]\nname = "{USER}"\n'
+            f'password_hash = "{hash_password(PASSWORD)}"\n'
+        )
         self.log = self.dir / "agent.log"
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -34,8 +35,18 @@ class LocalAgent:
         agent_bin = Path(sys.executable).parent / "nnfv-agent"
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [str(agent_bin), "--config", str(self.config), "--listen", "127.0.0.1:0",
-                 "--port-file", str(port_file)], stdout=log, stderr=subprocess.STDOUT)
+                [
+                    str(agent_bin),
+                    "--config",
+                    str(self.config),
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--port-file",
+                    str(port_file),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while not (port_file.exists() and port_file.read_text().strip()):
             if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -31,11 +31,17 @@ DEFAULT_DIR = Path("/tmp/nnfv-fleet")
 CGROUP_MOUNT = Path("/sys/fs/cgroup")
 
 
-def sh(*args: str, check: bool = True, ns: str | None = None, timeout: float = 30,
-       input: str | None = None) -> subprocess.CompletedProcess:
+def sh(
+    *args: str,
+    check: bool = True,
+    ns: str | None = None,
+    timeout: float = 30,
+    input: str | None = None,
+) -> subprocess.CompletedProcess:
     cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout,
-                          input=input)
+    return subprocess.run(
+        cmd, check=check, capture_output=True, text=True, timeout=timeout, input=input
+    )
 
 
 @dataclass
@@ -72,10 +78,24 @@ class SimCpe:
         for ns in self.namespaces:
             sh("ip", "netns", "add", ns)
             sh("ip", "link", "set", "lo", "up", ns=ns)
-        for side, host_ns, addr in (("lan", self.lan_ns, f"{self.lan_host}/24"),
-                                    ("wan", self.wan_ns, f"{self.wan_host}/24")):
-            sh("ip", "link", "add", f"{side}0", "type", "veth", "peer", "name", "eth0",
-               "netns", host_ns, ns=self.cpe_ns)
+        for side, host_ns, addr in (
+            ("lan", self.lan_ns, f"{self.lan_host}/24"),
+            ("wan", self.wan_ns, f"{self.wan_host}/24"),
+        ):
+            sh(
+                "ip",
+                "link",
+                "add",
+                f"{side}0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                host_ns,
+                ns=self.cpe_ns,
+            )
             sh("ip", "link", "set", f"{side}0", "up", ns=self.cpe_ns)
             sh("ip", "addr", "add", addr, "dev", "eth0", ns=host_ns)
             sh("ip", "link", "set", "eth0", "up", ns=host_ns)
@@ -87,11 +107,18 @@ class SimCpe:
 
         d = Path(self.dir)
         d.mkdir(parents=True, exist_ok=True)
-        lines = [f'state_dir = "{d / "state"}"', f'netns = "{self.cpe_ns}"',
-                 f'node_id = "{self.id}"', 'dataplane = "native"']
-        lines += [f'{k} = "{v}"' for k, v in extra.items()]
-        lines += ["[[users]]", f'name = "{USER}"',
-                  f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"']
+        lines = [
+            f'state_dir = "{d / "state"}"',
+            f'netns = "{self.cpe_ns}"',
+            f'node_id = "{self.id}"',
+            'dataplane = "native"',
+        ]
+        lines += [f'{k} = "{v}"' for k, v in {"log_level": "DEBUG", **extra}.items()]
+        lines += [
+            "[[users]]",
+            f'name = "{USER}"',
+            f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"',
+        ]
         cfg = d / "agent.toml"
         cfg.write_text("\n".join(lines) + "\n")
         return cfg
@@ -101,17 +128,29 @@ class SimCpe:
         port_file = d / "port"
         port_file.unlink(missing_ok=True)
         agent = Path(sys.executable).parent / "nnfv-agent"
-        log = open(d / "agent.log", "ab")  # noqa: SIM115 - the agent keeps writing to it
-        proc = subprocess.Popen([str(agent), "--config", str(d / "agent.toml"), "--listen",
-                                 f"127.0.0.1:{self.port}", "--port-file", str(port_file)],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = open(d / "agent.log", "ab")
+        proc = subprocess.Popen(
+            [
+                str(agent),
+                "--config",
+                str(d / "agent.toml"),
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--port-file",
+                str(port_file),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.pid = proc.pid
         deadline = time.monotonic() + timeout
         while not (port_file.exists() and port_file.read_text().strip()):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"agent of {self.id} failed to start:\n"
-                                   + (d / "agent.log").read_text()[-3000:])
+                raise RuntimeError(
+                    f"agent of {self.id} failed to start:\n" + (d / "agent.log").read_text()[-3000:]
+                )
             time.sleep(0.02)
         self.port = int(port_file.read_text())
 
@@ -230,14 +269,22 @@ def up(count: int, base: Path, prefix: str = "f") -> list[SimCpe]:
 def write_inventory(cpes: list[SimCpe], path: Path) -> None:
     lines = ["all:", "  children:", "    cpes:", "      hosts:"]
     for c in cpes:
-        lines += [f"        {c.id}:", "          ansible_host: 127.0.0.1",
-                  f"          ansible_port: {c.port}", f"          nnfv_lan_ns: {c.lan_ns}",
-                  f"          nnfv_wan_ns: {c.wan_ns}"]
-    lines += ["      vars:", "        ansible_connection: ansible.netcommon.netconf",
-              "        ansible_network_os: nnfv.cpe.cpe", f"        ansible_user: {USER}",
-              f"        ansible_password: {PASSWORD}",
-              "        ansible_netconf_host_key_checking: false",
-              "        ansible_host_key_checking: false"]
+        lines += [
+            f"        {c.id}:",
+            "          ansible_host: 127.0.0.1",
+            f"          ansible_port: {c.port}",
+            f"          nnfv_lan_ns: {c.lan_ns}",
+            f"          nnfv_wan_ns: {c.wan_ns}",
+        ]
+    lines += [
+        "      vars:",
+        "        ansible_connection: ansible.netcommon.netconf",
+        "        ansible_network_os: nnfv.cpe.cpe",
+        f"        ansible_user: {USER}",
+        f"        ansible_password: {PASSWORD}",
+        "        ansible_netconf_host_key_checking: false",
+        "        ansible_host_key_checking: false",
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 

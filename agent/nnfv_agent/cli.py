@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("paramiko").setLevel(logging.WARNING)
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)
 
     # paramiko.config imports `invoke` (when installed) only for ProxyCommand `Match exec`, a
     # client feature; on a 256 MB CPE its ~6 MB are better left unloaded.

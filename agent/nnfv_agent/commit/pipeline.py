@@ -9,6 +9,7 @@ datastore persist and publish the new running content.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -93,11 +94,13 @@ class CommitPipeline:
         for op in plan.operations:
             if op.do is None:
                 continue
+            started = time.monotonic()
             try:
                 op.do()
             except Exception as exc:
                 raise PlanFailed(op, exc, self._undo(done)) from exc
             done.append(op)
+            log.debug("%s took %.1f ms", op.describe(), (time.monotonic() - started) * 1000)
         for observer in self.observers:
             try:
                 observer(plan)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...datastore.persist import atomic_write, read_or_empty
 from ...model.template import Template, template_from_dict, template_to_dict
-from ..network.links import LinkError, create_netns, delete_netns
+from ..network.links import LinkError, create_netns, delete_netns, port_states
 from .archive import ArchiveError, extract, fetch
 from .cgroups import CgroupError, Cgroups, Limits
 from .instance import NFInstance
@@ -135,9 +135,7 @@ class NativeCompute:
         state = self._state(inst)
         try:
             self._run(inst, "start")
-            status_script = inst.template.script("status")
-            if status_script:
-                self._run(inst, "status")
+            self._verify_ports(inst)
         except ScriptError as exc:
             state.state, state.last_error = "failed", str(exc)
             self.save_state(state)
@@ -265,6 +263,24 @@ class NativeCompute:
             extra_env=extra_env,
             timeout=self.script_timeout,
         )
+
+    @staticmethod
+    def _verify_ports(inst: NFInstance) -> None:
+        """After start: every port is still there and up (a cheap check, no script run).
+
+        The status script, when the template has one, is the deeper health check run by the
+        monitor and at start-up reconciliation.
+        """
+        try:
+            present = port_states(inst.netns)
+        except LinkError as exc:
+            raise ScriptError(f"NF {inst.nf}: cannot inspect its namespace: {exc}") from None
+        for port in inst.ports:
+            if present.get(port.ifname) is not True:
+                what = "is missing" if port.ifname not in present else "is down"
+                raise ScriptError(
+                    f"NF {inst.nf}: after start, port {port.name} ({port.ifname}) {what}"
+                )
 
     def _quiet_stop(self, inst: NFInstance) -> None:
         try:

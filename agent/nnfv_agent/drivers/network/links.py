@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-from pyroute2 import IPRoute, netns
+from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from . import nsutil
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class LinkError(Exception):
@@ -21,20 +28,45 @@ def _nl(what: str, exc: NetlinkError) -> LinkError:
     return LinkError(f"{what}: {os.strerror(exc.code) if exc.code else exc}")
 
 
+def _on_worker(method: Callable[..., T]) -> Callable[..., T]:
+    """Run the method on the Links worker thread (which lives in the CPE namespace)."""
+
+    @functools.wraps(method)
+    def call(self: Links, *args, **kwargs):
+        if threading.current_thread() is self._worker_thread:
+            return method(self, *args, **kwargs)
+        return self._pool.submit(method, self, *args, **kwargs).result()
+
+    return call
+
+
 class Links:
-    """All link operations of one CPE namespace (None = the agent's own namespace)."""
+    """All link operations of one CPE namespace (None = the agent's own namespace).
+
+    pyroute2 opens its netlink socket again for every thread that uses it, in that thread's
+    namespace; so one worker thread enters the CPE namespace for good and does all the work.
+    """
 
     def __init__(self, cpe_netns: str | None) -> None:
         self.cpe_netns = cpe_netns
         self._ipr: IPRoute | None = None
-        self._lock = threading.Lock()
+        self._worker_thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="netlink", initializer=self._enter
+        )
+
+    def _enter(self) -> None:
+        self._worker_thread = threading.current_thread()
+        if self.cpe_netns:
+            nsutil.enter_for_good(self.cpe_netns)
 
     @property
     def ipr(self) -> IPRoute:
         if self._ipr is None:
-            self._ipr = IPRoute(netns=self.cpe_netns) if self.cpe_netns else IPRoute()
+            self._ipr = IPRoute()
         return self._ipr
 
+    @_on_worker
     def close(self) -> None:
         if self._ipr is not None:
             self._ipr.close()
@@ -42,18 +74,22 @@ class Links:
 
     # ---- queries ------------------------------------------------------------------------
 
+    @_on_worker
     def index(self, ifname: str) -> int | None:
         found = self.ipr.link_lookup(ifname=ifname)
         return found[0] if found else None
 
+    @_on_worker
     def exists(self, ifname: str) -> bool:
         return self.index(ifname) is not None
 
+    @_on_worker
     def names(self) -> list[str]:
         return [link.get_attr("IFLA_IFNAME") for link in self.ipr.get_links()]
 
     # ---- veth ---------------------------------------------------------------------------
 
+    @_on_worker
     def create_veth(self, name: str, peer: str, peer_netns: str | None = None) -> None:
         """A veth pair; `name` stays in the CPE namespace, `peer` goes to `peer_netns`."""
         peer_spec: dict = {"ifname": peer}
@@ -67,12 +103,13 @@ class Links:
             raise LinkError(f"cannot create veth {name}: it already exists") from None
         self.set_up(name)
         if peer_netns:
-            with IPRoute(netns=peer_netns) as inner:
+            with nsutil.entered(peer_netns), IPRoute() as inner:
                 idx = inner.link_lookup(ifname=peer)[0]
                 inner.link("set", index=idx, state="up")
         else:
             self.set_up(peer)
 
+    @_on_worker
     def set_up(self, name: str) -> None:
         idx = self.index(name)
         if idx is None:
@@ -82,6 +119,7 @@ class Links:
         except NetlinkError as exc:
             raise _nl(f"cannot bring {name} up", exc) from None
 
+    @_on_worker
     def delete(self, name: str) -> None:
         idx = self.index(name)
         if idx is None:
@@ -94,6 +132,7 @@ class Links:
 
     # ---- vxlan and bridges ----------------------------------------------------------------
 
+    @_on_worker
     def create_vxlan(
         self,
         name: str,
@@ -125,6 +164,7 @@ class Links:
             raise _nl(f"cannot create vxlan {name} (vni {vni})", exc) from None
         self.set_up(name)
 
+    @_on_worker
     def ensure_bridge(self, name: str) -> None:
         if self.exists(name):
             return
@@ -134,12 +174,14 @@ class Links:
             raise _nl(f"cannot create bridge {name}", exc) from None
         self.set_up(name)
 
+    @_on_worker
     def enslave(self, name: str, bridge: str) -> None:
         try:
             self.ipr.link("set", index=self.index(name), master=self.index(bridge))
         except NetlinkError as exc:
             raise _nl(f"cannot add {name} to bridge {bridge}", exc) from None
 
+    @_on_worker
     def bridge_ports(self, bridge: str) -> list[str]:
         idx = self.index(bridge)
         if idx is None:
@@ -152,24 +194,36 @@ class Links:
 
 
 def create_netns(name: str) -> None:
-    if name in netns.listnetns():
+    if nsutil.exists(name):
         raise LinkError(f"network namespace {name} already exists")
     try:
-        netns.create(name)
+        nsutil.create(name)
+        with nsutil.entered(name), IPRoute() as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
     except OSError as exc:
         raise LinkError(f"cannot create network namespace {name}: {exc}") from None
-    with IPRoute(netns=name) as ipr:
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
 
 def delete_netns(name: str) -> None:
-    if name not in netns.listnetns():
-        return
     try:
-        netns.remove(name)
+        nsutil.remove(name)
     except OSError as exc:
         raise LinkError(f"cannot delete network namespace {name}: {exc}") from None
 
 
+def port_states(netns_name: str) -> dict[str, bool]:
+    """Interface name -> administratively up, inside namespace `netns_name`."""
+    try:
+        with nsutil.entered(netns_name), IPRoute() as ipr:
+            return {
+                link.get_attr("IFLA_IFNAME"): bool(link["flags"] & 1) for link in ipr.get_links()
+            }
+    except OSError as exc:
+        raise LinkError(f"namespace {netns_name}: {exc}") from None
+
+
 def list_netns(prefix: str) -> list[str]:
-    return [n for n in netns.listnetns() if n.startswith(prefix)]
+    try:
+        return sorted(n for n in os.listdir(nsutil.NETNS_RUN_DIR) if n.startswith(prefix))
+    except FileNotFoundError:
+        return []
