@@ -26,7 +26,7 @@ NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(fn, n: int) -> list[float]:

@@ -9,6 +9,7 @@ import time
 
 import paramiko
 import pytest
+
 from nnfv_agent.config import hash_password, verify_password
 from support.agentproc import AGENT_BIN, PASSWORD, USER, write_config
 

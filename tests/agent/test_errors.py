@@ -7,6 +7,7 @@ import copy
 
 import pytest
 from lxml import etree
+
 from support.agentproc import example_config
 from support.clients import RawClient
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+
 from support.agentproc import example_config
 from support.clients import RawClient
 

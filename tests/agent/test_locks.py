@@ -7,6 +7,7 @@ import time
 import pytest
 from lxml import etree
 from ncclient.operations.rpc import RPCError
+
 from support.clients import RawClient, ncclient_connect
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"

@@ -11,6 +11,7 @@ import libyang
 import pytest
 from lxml import etree
 from ncclient.operations.rpc import RPCError
+
 from support.agentproc import ROOT, YANG, example_config
 from support.clients import RawClient, ncclient_connect
 

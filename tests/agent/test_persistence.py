@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 
 import paramiko
+
 from support.agentproc import PASSWORD, USER, example_config
 from support.clients import ncclient_connect
 

@@ -16,6 +16,7 @@ from ncclient.operations.rpc import RPCError
 from scrapli import AuthOptions, Netconf, NetconfOptions, SessionOptions, TransportSsh2Options
 from scrapli.netconf import DatastoreType
 from scrapli.transport import BinOptions
+
 from support.agentproc import PASSWORD, USER, example_config
 from support.clients import ncclient_connect
 

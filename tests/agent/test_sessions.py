@@ -9,6 +9,7 @@ import paramiko
 import pytest
 from lxml import etree
 from ncclient.operations.rpc import RPCError
+
 from support.agentproc import PASSWORD, USER
 from support.clients import RawClient, ncclient_connect
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from graphs import graphs_config
 from nnfv_agent.netconf.client import NetconfClient
 from simfleet import PASSWORD, USER, SimCpe

@@ -1,4 +1,5 @@
 import pytest
+
 from nnfv_agent.commit.pipeline import CommitPipeline, Operation, Plan, PlanFailed
 
 

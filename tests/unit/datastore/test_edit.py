@@ -1,5 +1,6 @@
 import pytest
 from lxml import etree
+
 from nnfv_agent.datastore.edit import EditEngine
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.netconf.errors import RpcError

@@ -1,4 +1,5 @@
 from lxml import etree
+
 from nnfv_agent.netconf.filters import subtree, xpath
 
 NS = "urn:t"

@@ -1,4 +1,5 @@
 import pytest
+
 from nnfv_agent.netconf.framing import FrameReader, FramingError, TooBig, encode
 
 

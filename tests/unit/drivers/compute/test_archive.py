@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from nnfv_agent.drivers.compute import archive
 from nnfv_agent.drivers.compute.archive import (
     ArchiveError,

@@ -16,6 +16,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+
 from nnfv_agent.drivers.compute.cgroups import CgroupError, Cgroups, Limits, cpu_shares
 
 MOUNT = Path("/sys/fs/cgroup")
