@@ -162,7 +162,8 @@ class GraphPlanner:
             members = new_inst[key]
             fresh = key not in old_inst or key in restarted
             if fresh:
-                ops.start(
+                ops.add(
+                    "start",
                     "startNF",
                     _target(members),
                     lambda m=members: self._start(m),
@@ -181,9 +182,9 @@ class GraphPlanner:
         inst = instance_of(after)
         pause, resume = (lambda: self.compute.pause(inst)), (lambda: self.compute.resume(inst))
         if want == "paused":
-            ops.start("pauseNF", _target(after), pause, resume)
+            ops.add("after", "pauseNF", _target(after), pause, resume)
         else:
-            ops.start("resumeNF", _target(after), resume, pause)
+            ops.add("after", "resumeNF", _target(after), resume, pause)
 
     # ---- compute ------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class GraphPlanner:
         for key in sorted(set(old) | set(new)):
             before, after = old.get(key), new.get(key)
             if before and (not after or _recreate(before, after)):
-                self._remove_instance(ops, before)
+                self._remove_instance(ops, before, "break" if after else "remove")
                 if after:
                     restarted.add(key)
             if after and (not before or key in restarted):
@@ -204,35 +205,36 @@ class GraphPlanner:
                 self._change_instance(ops, key, before, after, restarted)
         return restarted
 
-    def _remove_instance(self, ops: Ops, members: list[Member]) -> None:
+    def _remove_instance(self, ops: Ops, members: list[Member], phase: str) -> None:
         inst = instance_of(members)
-        ops.delete(
+        ops.add(
+            phase,
             "stopNF",
             _target(members),
             lambda: self.compute.stop(inst),
             lambda: self._start(members),
         )
         for m in members:
-            self._nf_ports(ops, m, create=False)
-        ops.delete(
+            self._nf_ports(ops, m, create=False, phase=phase)
+        ops.add(
+            phase,
             "deleteNF",
             _target(members),
             lambda: self.compute.delete(inst),
             lambda: self.compute.create(inst),
-            late=True,
         )
 
     def _add_instance(self, ops: Ops, members: list[Member]) -> None:
         inst = instance_of(members)
-        ops.create(
+        ops.add(
+            "create",
             "createNF",
             _target(members),
             lambda: self.compute.create(inst),
             lambda: self.compute.delete(inst),
-            early=True,
         )
         for m in members:
-            self._nf_ports(ops, m, create=True)
+            self._nf_ports(ops, m, create=True, phase="create")
 
     def _change_instance(
         self, ops: Ops, key: str, before: list[Member], after: list[Member], restarted: set[str]
@@ -240,17 +242,18 @@ class GraphPlanner:
         old_graphs = {m.graph: m for m in before}
         new_graphs = {m.graph: m for m in after}
         for graph in sorted(set(old_graphs) - set(new_graphs)):
-            self._nf_ports(ops, old_graphs[graph], create=False)
-            self._update(ops, after, graph, {"NNFV_LEFT_GRAPH": graph}, before)
+            self._nf_ports(ops, old_graphs[graph], create=False, phase="remove")
+            self._update(ops, after, graph, {"NNFV_LEFT_GRAPH": graph}, before, "remove")
         for graph in sorted(set(new_graphs) - set(old_graphs)):
-            self._nf_ports(ops, new_graphs[graph], create=True)
-            self._update(ops, after, graph, {"NNFV_JOINED_GRAPH": graph}, before)
+            self._nf_ports(ops, new_graphs[graph], create=True, phase="create")
+            self._update(ops, after, graph, {"NNFV_JOINED_GRAPH": graph}, before, "start")
         if instance_of(before).params != instance_of(after).params:
             if after[0].template.script("update"):
-                self._update(ops, after, after[0].graph, {}, before)
+                self._update(ops, after, after[0].graph, {}, before, "start")
             else:
                 inst_old = instance_of(before)
-                ops.delete(
+                ops.add(
+                    "break",
                     "stopNF",
                     _target(after),
                     lambda: self.compute.stop(inst_old),
@@ -259,11 +262,18 @@ class GraphPlanner:
                 restarted.add(key)
 
     def _update(
-        self, ops: Ops, members: list[Member], graph: str, env: dict[str, str], before: list[Member]
+        self,
+        ops: Ops,
+        members: list[Member],
+        graph: str,
+        env: dict[str, str],
+        before: list[Member],
+        phase: str,
     ) -> None:
         inst = instance_of(members, graph)
         undo_inst = instance_of(before, graph)
-        ops.start(
+        ops.add(
+            phase,
             "updateNF",
             f"{graph}/{inst.nf}",
             lambda: self.compute.update(inst, env),
@@ -273,16 +283,16 @@ class GraphPlanner:
     def _start(self, members: list[Member]) -> None:
         self.compute.start(instance_of(members))
 
-    def _nf_ports(self, ops: Ops, m: Member, *, create: bool) -> None:
+    def _nf_ports(self, ops: Ops, m: Member, *, create: bool, phase: str) -> None:
         net = self.network
         for port in m.ports:
             target = f"{m.graph}/{m.nf.id}:{port.name}"
             create_fn = partial(net.create_nf_port, m.graph, m.nf.id, port.name, m.key, port.ifname)
             delete_fn = partial(net.delete_nf_port, m.graph, m.nf.id, port.name)
             if create:
-                ops.create("createPort", target, create_fn, delete_fn)
+                ops.add(phase, "createPort", target, create_fn, delete_fn)
             else:
-                ops.delete("deletePort", target, delete_fn, create_fn)
+                ops.add(phase, "deletePort", target, delete_fn, create_fn)
 
     # ---- network ------------------------------------------------------------------------
 
@@ -304,14 +314,16 @@ class GraphPlanner:
                     continue
                 target = f"{name}/endpoint:{eid}"
                 if b is not None:
-                    ops.delete(
+                    ops.add(
+                        "break" if a is not None else "remove",
                         "deletePort",
                         target,
                         lambda e=b, g=name: net.delete_endpoint(g, e),
                         lambda e=b, g=name: net.create_endpoint(g, e),
                     )
                 if a is not None:
-                    ops.create(
+                    ops.add(
+                        "create",
                         "createPort",
                         target,
                         lambda e=a, g=name: net.create_endpoint(g, e),
@@ -346,8 +358,9 @@ class GraphPlanner:
         new_view = {n: a for n, (_, a) in affected.items()}
         old_view = {n: b for n, (b, _) in affected.items()}
         for name, target in covered:
-            ops.steer(name, target)
-        ops.steer(
+            ops.add("steer", name, target)
+        ops.add(
+            "steer",
             "applySteering",
             f"{len(affected)} LSI(s) in one nft batch",
             lambda: net.apply_steering(net.steering_batch(new_view)),
@@ -377,30 +390,22 @@ def _target(members: list[Member]) -> str:
     return f"{lead.graph}/{lead.nf.id}"
 
 
+PHASES = ("break", "create", "start", "steer", "after", "remove")
+
+
 class Ops:
-    """Collects operations into the four phases of a plan."""
+    """Collects operations into the phases of a plan, in order of appearance within a phase.
+
+    Make before break: new NFs are created and started before the steering batch sends traffic
+    to them, and old ones are removed only after it. Only what must be re-created under the
+    same name (a template or port change, a restart, a changed endpoint) breaks first.
+    """
 
     def __init__(self) -> None:
-        self.phases: dict[str, list[Operation]] = {
-            "delete": [],
-            "delete-late": [],
-            "create-early": [],
-            "create": [],
-            "steer": [],
-            "start": [],
-        }
+        self.phases: dict[str, list[Operation]] = {p: [] for p in PHASES}
 
-    def delete(self, name: str, target: str, do, undo, *, late: bool = False) -> None:
-        self.phases["delete-late" if late else "delete"].append(Operation(name, target, do, undo))
-
-    def create(self, name: str, target: str, do, undo, *, early: bool = False) -> None:
-        self.phases["create-early" if early else "create"].append(Operation(name, target, do, undo))
-
-    def steer(self, name: str, target: str, do=None, undo=None) -> None:
-        self.phases["steer"].append(Operation(name, target, do, undo))
-
-    def start(self, name: str, target: str, do, undo) -> None:
-        self.phases["start"].append(Operation(name, target, do, undo))
+    def add(self, phase: str, name: str, target: str, do=None, undo=None) -> None:
+        self.phases[phase].append(Operation(name, target, do, undo))
 
     def ordered(self) -> list[Operation]:
         return [op for phase in self.phases.values() for op in phase]
