@@ -38,6 +38,12 @@ class AgentConfig:
     # Short id that keeps kernel objects of several agents on one host apart.
     node_id: str | None = None
     script_timeout: float = 30.0
+    # Where executables that templates depend on are looked for (also the scripts' PATH).
+    executable_path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    # Hardware accelerators, which cannot always be probed: (name, kind, description).
+    accelerators: list[tuple[str, str, str]] = field(default_factory=list)
+    # How often capabilities and NF health are re-checked, in seconds.
+    monitor_interval: float = 10.0
 
     @property
     def host_key_path(self) -> Path:
@@ -85,6 +91,9 @@ def load(path: Path | None) -> AgentConfig:
         "netns",
         "node_id",
         "script_timeout",
+        "executable_path",
+        "accelerators",
+        "monitor_interval",
     }
     unknown = set(raw) - known
     if unknown:
@@ -115,6 +124,16 @@ def load(path: Path | None) -> AgentConfig:
         cfg.node_id = node_id
     if "script_timeout" in raw:
         cfg.script_timeout = float(raw["script_timeout"])
+    if "monitor_interval" in raw:
+        cfg.monitor_interval = float(raw["monitor_interval"])
+    if "executable_path" in raw:
+        cfg.executable_path = str(raw["executable_path"])
+    for acc in raw.get("accelerators", []):
+        if "name" not in acc or "kind" not in acc:
+            raise ConfigError(f"{path}: every [[accelerators]] entry needs a name and a kind")
+        cfg.accelerators.append(
+            (str(acc["name"]), str(acc["kind"]), str(acc.get("description", "")))
+        )
     for entry in raw.get("users", []):
         if "name" not in entry:
             raise ConfigError(f"{path}: every [[users]] entry needs a name")

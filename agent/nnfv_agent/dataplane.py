@@ -1,21 +1,24 @@
-"""Wires the commit planner to the native drivers (or to nothing, for a config-only agent)."""
+"""Wires the commit planner to the native drivers, the node's capabilities and its events."""
 
 from __future__ import annotations
 
 import logging
-import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from .commit.pipeline import CommitPipeline
-from .commit.planner import GraphPlanner, Resolver
+from lxml import etree
+
+from .commit.pipeline import CommitPipeline, Plan, PlanRefused
+from .commit.planner import GraphPlanner, Resolver, instance_of
 from .config import AgentConfig
 from .drivers.compute.cgroups import Cgroups
 from .drivers.compute.native import NativeCompute
-from .drivers.compute.scripts import SAFE_PATH
 from .drivers.naming import Names
 from .drivers.network.native import NativeNetwork
-from .model.graph import Endpoint
+from .model.graph import SG, Endpoint, graphs_from_xml
 from .model.template import Template
+from .node.capabilities import NODE, Accelerator, NodeCapabilities, memory_available
 from .node.catalog import Catalog
 from .node.probe import KernelProbe
 from .node.status import StatusReporter
@@ -28,40 +31,167 @@ ENDPOINT_FEATURES = {
     "internal": "bridge",
     "interface": "nft-netdev-fwd",
 }
+Publish = Callable[[str], None]
+
+
+def _event(ns: str, name: str, **leaves: str | None) -> str:
+    root = etree.Element(f"{{{ns}}}{name}", nsmap={None: ns})
+    for key, value in leaves.items():
+        if value is not None:
+            etree.SubElement(root, f"{{{ns}}}{key.replace('_', '-')}").text = value
+    return etree.tostring(root, encoding="unicode")
 
 
 class DataPlane:
-    def __init__(self, config: AgentConfig, state_dir: Path) -> None:
+    def __init__(
+        self, config: AgentConfig, state_dir: Path, publish: Publish, running_xml: Callable[[], str]
+    ) -> None:
         self.config = config
+        self.publish = publish
+        self.running_xml = running_xml
         self.names = Names(config.effective_node_id)
         self.probe = KernelProbe()
         self.catalog = Catalog(state_dir / "cache")
+        self.capabilities = NodeCapabilities(
+            self.probe,
+            config.executable_path,
+            state_dir,
+            tuple(Accelerator(*a) for a in config.accelerators),
+        )
         self.network = NativeNetwork(self.names, config.netns)
         self.cgroups = Cgroups(root=f"nnfv/{self.names.node_id}")
-        self.compute = NativeCompute(state_dir, self.cgroups, script_timeout=config.script_timeout)
+        self.compute = NativeCompute(
+            state_dir,
+            self.cgroups,
+            script_timeout=config.script_timeout,
+            search_path=config.executable_path,
+            on_state=self._nf_event,
+        )
         self.resolver = Resolver(
             self.names, self.catalog.all, self.compute.deployed_template, self.readiness
         )
         self.planner = GraphPlanner(
-            self.resolver, self.network, self.compute, self.endpoint_support
+            self.resolver, self.network, self.compute, self.endpoint_support, self.admit
         )
-
         self.status = StatusReporter(self)
+        self._functions: dict[str, tuple[bool, str]] | None = None
+        self._stop = threading.Event()
+        self._monitor: threading.Thread | None = None
 
     def register(self, pipeline: CommitPipeline) -> None:
         pipeline.register(self.planner)
         pipeline.observe(self.status.observe)
+        pipeline.observe(self._graph_events)
+        pipeline.observe_failure(self._graph_failure)
+
+    # ---- capabilities -------------------------------------------------------------------
 
     def readiness(self, tpl: Template) -> str | None:
-        """None when every dependency of the template is met on this node."""
         for kind, name in tpl.dependencies:
-            if kind == "kernel-feature":
-                why = self.probe.missing(name)
-                if why:
-                    return why
-            elif kind == "executable" and not shutil.which(name, path=SAFE_PATH):
-                return f"missing capability: executable {name}"
-        return None
+            if kind == "accelerator" and not self._has_accelerator(name):
+                return f"missing capability: accelerator {name}"
+        return self.capabilities.missing(tpl)
+
+    def _has_accelerator(self, kind_or_name: str) -> bool:
+        declared = {(a.name, a.kind) for a in self.capabilities.accelerators}
+        root = etree.fromstring(f"<d>{self.running_xml()}</d>".encode())
+        for acc in root.iter(f"{{{NODE}}}accelerator"):
+            declared.add((acc.findtext(f"{{{NODE}}}name"), acc.findtext(f"{{{NODE}}}kind")))
+        return any(kind_or_name in pair for pair in declared)
 
     def endpoint_support(self, ep: Endpoint) -> str | None:
         return self.probe.missing(ENDPOINT_FEATURES[ep.kind])
+
+    def committed(self, running_xml: str) -> tuple[int, int]:
+        """Memory and CPU weight declared by the templates of the running NF instances."""
+        try:
+            instances = self.resolver.deployment(running_xml, current=True).instances()
+        except PlanRefused:
+            return 0, 0
+        tpls = [members[0].template for members in instances.values()]
+        return sum(t.memory or 0 for t in tpls), sum(t.cpu_weight or 0 for t in tpls)
+
+    def admit(self, new_instances: list[Template]) -> None:
+        """Refuse a commit whose new NFs declare more memory than the node has free."""
+        need = sum(t.memory or 0 for t in new_instances)
+        free = memory_available()
+        if need > free:
+            raise PlanRefused(
+                f"admission: the new NFs declare {need} bytes of memory "
+                f"({need / 2**20:.1f} MiB) but only {free} bytes ({free / 2**20:.1f} MiB) are "
+                "free on this node",
+                tag="resource-denied",
+            )
+
+    def node_xml(self) -> str:
+        running = self.running_xml()
+        return self.capabilities.xml(self.catalog.all(running), self.committed(running))
+
+    # ---- events -----------------------------------------------------------------------
+
+    def _nf_event(self, graph: str, nf: str, state: str, reason: str | None) -> None:
+        self.publish(_event(SG, "nf-state-change", graph=graph, nf=nf, state=state, reason=reason))
+
+    def _graph_events(self, plan: Plan) -> None:
+        old, new = graphs_from_xml(plan.old_xml), graphs_from_xml(plan.new_xml)
+        for name in sorted(set(old) | set(new)):
+            if name not in new:
+                event = "removed"
+            elif name not in old:
+                event = "deployed"
+            elif (
+                old[name].network_view() != new[name].network_view()
+                or old[name].nfs != new[name].nfs
+            ):
+                event = "updated"
+            else:
+                continue
+            self.publish(_event(SG, "graph-change", graph=name, event=event))
+
+    def _graph_failure(self, plan: Plan, reason: str) -> None:
+        old, new = graphs_from_xml(plan.old_xml), graphs_from_xml(plan.new_xml)
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                self.publish(_event(SG, "graph-change", graph=name, event="failed", reason=reason))
+
+    # ---- the monitor --------------------------------------------------------------------
+
+    def start_monitor(self) -> None:
+        self._check_capabilities(publish=False)
+        self._monitor = threading.Thread(target=self._watch, name="node-monitor", daemon=True)
+        self._monitor.start()
+
+    def stop_monitor(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.config.monitor_interval):
+            try:
+                self._check_capabilities(publish=True)
+            except Exception:
+                log.exception("capability check failed")
+
+    def _check_capabilities(self, *, publish: bool) -> None:
+        templates = self.catalog.all(self.running_xml())
+        now = {
+            f.functional_type: (f.ready, f.reason)
+            for f in self.capabilities.functions(templates).values()
+        }
+        before, self._functions = self._functions, now
+        if not publish or before is None:
+            return
+        for ftype, (ready, reason) in sorted(now.items()):
+            if before.get(ftype, (None, None))[0] != ready:
+                self.publish(
+                    _event(
+                        NODE,
+                        "capability-change",
+                        functional_type=ftype,
+                        ready=str(ready).lower(),
+                        reason=reason or None,
+                    )
+                )
+
+
+def instance_templates(instances: dict) -> list[Template]:
+    return [instance_of(m).template for m in instances.values()]

@@ -12,13 +12,15 @@ import paramiko
 from lxml import etree
 
 from . import __version__
+from .commit.changes import ChangeKind
 from .commit.pipeline import CommitPipeline, Plan
 from .config import AgentConfig
 from .datastore.confirmed import ConfirmedCommits
 from .datastore.schema import Schema
 from .datastore.store import Datastores
-from .netconf.dispatch import Dispatcher, Reply
+from .netconf.dispatch import CURRENT_SESSION, Dispatcher, Reply
 from .netconf.monitoring import Monitoring
+from .netconf.notifications import EventLog
 from .netconf.operations import BaseOperations
 from .netconf.session import BASE_10, BASE_11, Session
 from .netconf.ssh import SshServer
@@ -36,9 +38,16 @@ STATIC_CAPABILITIES = [
     CAP + "validate:1.1",
     CAP + "startup:1.0",
     CAP + "xpath:1.0",
+    CAP + "notification:1.0",
+    CAP + "interleave:1.0",
     CAP + "with-defaults:1.0?basic-mode=explicit&also-supported=report-all,report-all-tagged,trim",
 ]
 
+_RFC6470_OPERATION = {
+    ChangeKind.CREATED: "create",
+    ChangeKind.DELETED: "delete",
+    ChangeKind.MODIFIED: "replace",
+}
 NETCONF_FEATURES = (
     "writable-running",
     "candidate",
@@ -57,15 +66,19 @@ class Agent:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.schema = Schema(config.yang_dir)
         self.pipeline = CommitPipeline()
+        self.dispatcher = Dispatcher(self.capabilities)
+        self.events = EventLog(self.dispatcher, self.keys_of)
         self.dataplane = None
         if config.dataplane == "native":
             from .dataplane import DataPlane
 
-            self.dataplane = DataPlane(config, self.state_dir)
+            self.dataplane = DataPlane(
+                config, self.state_dir, self.events.publish, lambda: self.stores.xml("running")
+            )
             self.dataplane.register(self.pipeline)
+        self.pipeline.observe(self._config_changed)
         self.stores = Datastores(self.schema, self.state_dir, self.pipeline)
         self.confirmed = ConfirmedCommits(self.stores)
-        self.dispatcher = Dispatcher(self.capabilities)
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
         self._sessions: dict[int, Session] = {}
@@ -108,7 +121,11 @@ class Agent:
         return self._capabilities
 
     def state_data(self, op: etree._Element) -> list[etree._Element]:
-        return [self.monitoring.netconf_state(), *self.monitoring.yang_library()]
+        return [
+            self.monitoring.netconf_state(),
+            *self.monitoring.yang_library(),
+            etree.fromstring(self.events.streams_xml()),
+        ]
 
     def operational_xml(self, config_xml: str) -> str:
         """Running config merged (by libyang) with the state of graphs and templates."""
@@ -117,7 +134,9 @@ class Agent:
         running = self.stores.xml("running")
         with self.stores.lock:
             graphs = self.dataplane.status.graphs_xml(running)
-        return self.schema.merge_xml(config_xml, graphs, self.dataplane.catalog.shipped_xml())
+        return self.schema.merge_xml(
+            config_xml, graphs, self.dataplane.catalog.shipped_xml(), self.dataplane.node_xml()
+        )
 
     def keys_of(self, element: etree._Element) -> tuple[str, ...]:
         path = [
@@ -131,6 +150,31 @@ class Agent:
 
     def plan_reply(self, plan: Plan) -> Reply:
         return None
+
+    def _config_changed(self, plan: Plan) -> None:
+        """RFC 6470 netconf-config-change, with one <edit> per changed node."""
+        if not plan.changes:
+            return
+        ncn = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
+        root = etree.Element(f"{{{ncn}}}netconf-config-change", nsmap={None: ncn})
+        by = etree.SubElement(root, f"{{{ncn}}}changed-by")
+        session = CURRENT_SESSION.get()
+        if session is None:
+            etree.SubElement(by, f"{{{ncn}}}server")
+        else:
+            for tag, value in (
+                ("username", session.username),
+                ("session-id", session.id),
+                ("source-host", session.source_host),
+            ):
+                etree.SubElement(by, f"{{{ncn}}}{tag}").text = str(value)
+        etree.SubElement(root, f"{{{ncn}}}datastore").text = "running"
+        for change in plan.changes:
+            path, nsmap = self.schema.xpath(change.path)
+            edit = etree.SubElement(root, f"{{{ncn}}}edit")
+            etree.SubElement(edit, f"{{{ncn}}}target", nsmap=nsmap).text = path
+            etree.SubElement(edit, f"{{{ncn}}}operation").text = _RFC6470_OPERATION[change.kind]
+        self.events.publish(etree.tostring(root, encoding="unicode"))
 
     # ---- sessions -----------------------------------------------------------------------
 
@@ -165,6 +209,7 @@ class Agent:
             if self._sessions.pop(session.id, None) is None:
                 return
         session.close()
+        self.events.session_ended(session.id)
         self.confirmed.session_ended(session.id)
         self.stores.session_ended(session.id)
         log.info("session %d closed", session.id)
@@ -189,6 +234,7 @@ class Agent:
 
             with self.stores.lock:
                 Reconciler(self.dataplane).run(self.stores.xml("running"))
+            self.dataplane.start_monitor()
         self.ssh = SshServer(self.config, self.run_session, self._may_open, self._release)
         log.info(
             "nnfv-agent %s listening on %s:%d, state in %s",
@@ -204,6 +250,8 @@ class Agent:
         self.ssh.serve_forever()
 
     def stop(self) -> None:
+        if self.dataplane:
+            self.dataplane.stop_monitor()
         if self.ssh:
             self.ssh.stop()
         for session in self.sessions_snapshot():

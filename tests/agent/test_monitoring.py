@@ -25,6 +25,7 @@ CLIENT_MODULES = (
     *OUR_MODULES,
     "ietf-netconf-monitoring",
     "ietf-netconf-with-defaults",
+    "nc-notifications",
 )
 NETCONF_STATE = ("subtree", f'<netconf-state xmlns="{NCM}"/>')
 YANG_LIBRARY = ("subtree", f'<yang-library xmlns="{YANGLIB}"/>')

@@ -390,6 +390,6 @@ def test_extra_netconf_channel_on_one_connection_does_not_leak_a_session_slot(ag
             for m in opened:
                 m.close_session()
 
-    assert _wait_until(two_sessions, timeout=2, interval=0.3), (
+    assert _wait_until(two_sessions, timeout=6, interval=0.3), (
         "after the connection closed, max_sessions=2 no longer admits two sessions"
     )

@@ -41,6 +41,8 @@ VENDORED = {
     "ietf-origin",
     "ietf-inet-types",
     "ietf-yang-types",
+    "notifications",
+    "nc-notifications",
 }
 
 VALID_EXAMPLES = sorted(EXAMPLES.glob("*.xml"))

@@ -71,9 +71,14 @@ class CommitPipeline:
     def __init__(self) -> None:
         self.planners: list[Planner] = []
         self.observers: list[Callable[[Plan], None]] = []
+        self.failure_observers: list[Callable[[Plan, str], None]] = []
 
     def register(self, planner: Planner) -> None:
         self.planners.append(planner)
+
+    def observe_failure(self, observer: Callable[[Plan, str], None]) -> None:
+        """Call `observer` with the reason after a plan failed (and was undone)."""
+        self.failure_observers.append(observer)
 
     def observe(self, observer: Callable[[Plan], None]) -> None:
         """Call `observer` after every plan that was applied (and before it is persisted)."""
@@ -98,13 +103,19 @@ class CommitPipeline:
             try:
                 op.do()
             except Exception as exc:
-                raise PlanFailed(op, exc, self._undo(done)) from exc
+                failure = PlanFailed(op, exc, self._undo(done))
+                self._notify(self.failure_observers, plan, str(failure))
+                raise failure from exc
             done.append(op)
             log.debug("%s took %.1f ms", op.describe(), (time.monotonic() - started) * 1000)
-        for observer in self.observers:
+        self._notify(self.observers, plan)
+
+    @staticmethod
+    def _notify(observers: list, *args: object) -> None:
+        for observer in observers:
             try:
-                observer(plan)
-            except Exception:
+                observer(*args)
+            except Exception:  # an observer must never change the outcome of a commit
                 log.exception("commit observer failed")
 
     @staticmethod

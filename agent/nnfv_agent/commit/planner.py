@@ -143,11 +143,13 @@ class GraphPlanner:
         network,
         compute,
         endpoint_support: Callable[[Endpoint], str | None] = lambda e: None,
+        admit: Callable[[list[Template]], None] = lambda templates: None,
     ) -> None:
         self.resolver = resolver
         self.network = network
         self.compute = compute
         self.endpoint_support = endpoint_support
+        self.admit = admit  # raises PlanRefused (resource-denied) when the NFs do not fit
 
     def __call__(self, old_xml: str, new_xml: str) -> list[Operation]:
         old = self.resolver.deployment(old_xml, current=True)
@@ -155,6 +157,7 @@ class GraphPlanner:
         self._check_endpoints(new)
         ops = Ops()
         old_inst, new_inst = old.instances(), new.instances()
+        self.admit([m[0].template for k, m in new_inst.items() if k not in old_inst])
         restarted = self._instances(ops, old_inst, new_inst)
         self._endpoints(ops, old, new)
         self._steering(ops, old, new)

@@ -30,6 +30,8 @@ AGENT_MODULES = (
     "nnfv-nnf-template",
     "nnfv-node",
     "nnfv-agent",
+    "notifications",
+    "nc-notifications",
 )
 # Modules whose config lives in the datastores (the others only describe protocol operations).
 CONFIG_MODULES = ("nnfv-service-graph", "nnfv-nnf-template", "nnfv-node")

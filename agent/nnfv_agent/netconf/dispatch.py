@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -27,7 +28,11 @@ class RawData:
     wrapper: str = "data"
 
 
+# The session whose RPC this thread is serving (for who-changed-what notifications).
+CURRENT_SESSION: ContextVar[Session | None] = ContextVar("current_session", default=None)
+
 Reply = None | RawData | list[etree._Element]
+KeysOf = Callable[[etree._Element], tuple[str, ...]]
 Handler = Callable[["Session", etree._Element], Reply]
 
 
@@ -90,7 +95,11 @@ class Dispatcher:
                 )
             session.counters.in_rpcs += 1
             self.stats.in_rpcs += 1
-            result = handler(session, op)
+            token = CURRENT_SESSION.set(session)
+            try:
+                result = handler(session, op)
+            finally:
+                CURRENT_SESSION.reset(token)
         except RpcError as err:
             return self._error_reply(session, rpc_attrs=attrs, errors=[err])
         except RpcErrors as errs:

@@ -53,6 +53,8 @@ class Session:
 
     def __post_init__(self) -> None:
         self._send_lock = threading.Lock()
+        # Work that must follow the current RPC's reply on the wire (subscription replay).
+        self.after_reply: list = []
         self._reader = framing.FrameReader(self.max_message)
 
     # ---- I/O ----------------------------------------------------------------------------
@@ -105,6 +107,8 @@ class Session:
                 reply = self.dispatcher.handle(self, message)
                 if reply is not None:
                     self.send(reply)
+                while self.after_reply:
+                    self.after_reply.pop(0)()
                 if self.closing:
                     return
         except framing.FramingError as exc:

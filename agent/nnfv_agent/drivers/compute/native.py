@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..network.links import LinkError, create_netns, delete_netns, port_states
 from .archive import ArchiveError, extract, fetch
 from .cgroups import CgroupError, Cgroups, Limits
 from .instance import NFInstance
-from .scripts import ScriptError, run_script
+from .scripts import SAFE_PATH, ScriptError, run_script
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,15 @@ class NFState:
 
 
 class NativeCompute:
-    def __init__(self, state_dir: Path, cgroups: Cgroups, *, script_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        cgroups: Cgroups,
+        *,
+        script_timeout: float = 30.0,
+        search_path: str = SAFE_PATH,
+        on_state: Callable[[str, str, str, str | None], None] | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.cache = self.state_dir / "cache"
         self.templates = self.state_dir / "templates"
@@ -55,6 +64,9 @@ class NativeCompute:
             d.mkdir(parents=True, exist_ok=True)
         self.cgroups = cgroups
         self.script_timeout = script_timeout
+        self.search_path = search_path
+        # Told of every state change: (graph, nf, started|stopped|failed|paused|resumed, why).
+        self.on_state = on_state or (lambda graph, nf, state, reason: None)
 
     # ---- paths and state --------------------------------------------------------------
 
@@ -140,12 +152,14 @@ class NativeCompute:
             state.state, state.last_error = "failed", str(exc)
             self.save_state(state)
             self._quiet_stop(inst)
+            self.on_state(inst.graph, inst.nf, "failed", str(exc))
             raise ComputeError(str(exc)) from None
         state.state = "running"
         state.last_error = None
         state.params = inst.param_dict
         state.start_time = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.save_state(state)
+        self.on_state(inst.graph, inst.nf, "started", None)
 
     def stop(self, inst: NFInstance) -> None:
         state = self._state(inst)
@@ -166,6 +180,7 @@ class NativeCompute:
             raise ComputeError(f"NF {inst.nf}: {exc}") from None
         state.state, state.last_error = "stopped", error
         self.save_state(state)
+        self.on_state(inst.graph, inst.nf, "stopped", error)
 
     def update(self, inst: NFInstance, extra_env: dict[str, str] | None = None) -> None:
         state = self._state(inst)
@@ -174,6 +189,7 @@ class NativeCompute:
         except ScriptError as exc:
             state.last_error = str(exc)
             self.save_state(state)
+            self.on_state(inst.graph, inst.nf, "failed", str(exc))
             raise ComputeError(str(exc)) from None
         state.graphs = list(inst.graphs)
         state.params = inst.param_dict
@@ -189,6 +205,7 @@ class NativeCompute:
             raise ComputeError(f"NF {inst.nf}: cannot pause: {exc}") from None
         state.state = "paused"
         self.save_state(state)
+        self.on_state(inst.graph, inst.nf, "paused", None)
 
     def resume(self, inst: NFInstance) -> None:
         state = self._state(inst)
@@ -198,6 +215,7 @@ class NativeCompute:
             raise ComputeError(f"NF {inst.nf}: cannot resume: {exc}") from None
         state.state = "running"
         self.save_state(state)
+        self.on_state(inst.graph, inst.nf, "resumed", None)
 
     def delete(self, inst: NFInstance) -> None:
         state = self.load_state(inst.key)
@@ -260,7 +278,7 @@ class NativeCompute:
             template_dir=self.template_dir(inst),
             workdir=self.workdir(inst.key),
             cgroup_procs=self.cgroups.procs_files(self.cgroup_name(inst.key)),
-            extra_env=extra_env,
+            extra_env={"PATH": self.search_path, **(extra_env or {})},
             timeout=self.script_timeout,
         )
 
