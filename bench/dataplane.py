@@ -69,11 +69,13 @@ def bench_deploy(cpe: SimCpe, runs: int) -> tuple[list[float], list[float], list
     graph = graphs_config(chain_graph("chain", CHAIN, lan="lan0", wan="wan0"))
     with client(cpe) as c:
         for _ in range(runs):
-            rx = subprocess.Popen(["ip", "netns", "exec", cpe.wan_ns, sys.executable, "-c",
-                                   RECEIVER], stdout=subprocess.PIPE, text=True)
+            rx = subprocess.Popen(
+                ["ip", "netns", "exec", cpe.wan_ns, sys.executable, "-c", RECEIVER],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             assert rx.stdout.readline().strip() == "ready"
-            tx = subprocess.Popen(["ip", "netns", "exec", cpe.lan_ns, sys.executable, "-c",
-                                   SENDER])
+            tx = subprocess.Popen(["ip", "netns", "exec", cpe.lan_ns, sys.executable, "-c", SENDER])
             time.sleep(0.2)
             c.edit_config(graph)
             t0 = time.monotonic()
@@ -90,12 +92,14 @@ def bench_deploy(cpe: SimCpe, runs: int) -> tuple[list[float], list[float], list
 
 
 def iperf(client_ns: str, server_ns: str, address: str, seconds: int) -> float:
-    server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1"],
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1"], stdout=subprocess.DEVNULL
+    )
     time.sleep(0.3)
     try:
-        out = sh("iperf3", "-c", address, "-t", str(seconds), "-J", ns=client_ns,
-                 timeout=seconds + 30).stdout
+        out = sh(
+            "iperf3", "-c", address, "-t", str(seconds), "-J", ns=client_ns, timeout=seconds + 30
+        ).stdout
     finally:
         server.kill()
         server.wait()
@@ -127,12 +131,18 @@ def bench_throughput(cpe: SimCpe, seconds: int) -> tuple[float, float]:
 
 
 def small_graph(i: int) -> str:
-    ep = "".join(f"<endpoint><id>{s}</id><internal-group>g{i}-{s}</internal-group></endpoint>"
-                 for s in ("a", "b"))
-    return (f"<graph><name>g{i}</name>{nf_xml('br', 'bridge')}{ep}"
-            + rule("1", 10, "endpoint:a", ["nf:br:in"]) + rule("2", 10, "nf:br:out", ["endpoint:b"])
-            + rule("3", 10, "endpoint:b", ["nf:br:out"]) + rule("4", 10, "nf:br:in", ["endpoint:a"])
-            + "</graph>")
+    ep = "".join(
+        f"<endpoint><id>{s}</id><internal-group>g{i}-{s}</internal-group></endpoint>"
+        for s in ("a", "b")
+    )
+    return (
+        f"<graph><name>g{i}</name>{nf_xml('br', 'bridge')}{ep}"
+        + rule("1", 10, "endpoint:a", ["nf:br:in"])
+        + rule("2", 10, "nf:br:out", ["endpoint:b"])
+        + rule("3", 10, "endpoint:b", ["nf:br:out"])
+        + rule("4", 10, "nf:br:in", ["endpoint:a"])
+        + "</graph>"
+    )
 
 
 def rss_mib(pid: int) -> float:
@@ -182,15 +192,21 @@ def main() -> int:
     print("graph deploy, 3-NF chain (firewall -> bridge -> NAT), medians of", args.runs)
     print(f"  commit sent -> first packet through the chain  {med(first):7.1f} ms  (goal <= 300)")
     print(f"  commit rpc-reply                               {med(commit):7.1f} ms")
-    print(f"  teardown (commit of the removal)               {med(teardown):7.1f} ms  (goal <= 200)")
+    print(
+        f"  teardown (commit of the removal)               {med(teardown):7.1f} ms  (goal <= 200)"
+    )
     print(f"chain throughput (iperf3 TCP, {args.seconds} s)")
-    print(f"  direct veth {direct:6.2f} Gbit/s, through the 3-NF chain {chain:6.2f} Gbit/s,"
-          f" ratio {chain / direct:.2f} (goal >= 0.5)")
+    print(
+        f"  direct veth {direct:6.2f} Gbit/s, through the 3-NF chain {chain:6.2f} Gbit/s,"
+        f" ratio {chain / direct:.2f} (goal >= 0.5)"
+    )
     print("scale: small graphs (1 NF, 2 internal endpoints), one commit each")
     for n in sorted(k for k in scale if k):
         per, rss = scale[n]
-        print(f"  at {n:3d} graphs: {per:6.1f} ms per graph (mean of the last 10), "
-              f"agent RSS {rss:5.1f} MiB")
+        print(
+            f"  at {n:3d} graphs: {per:6.1f} ms per graph (mean of the last 10), "
+            f"agent RSS {rss:5.1f} MiB"
+        )
     print(f"  removing all {args.graphs} graphs in one commit: {scale[0][0]:.0f} ms")
     if left:
         print(f"  (cleaned after the run: {len(left)} objects)")

@@ -12,12 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from lxml import etree
+
 from ..drivers.compute.instance import NFInstance, Port
 from ..drivers.naming import Names
 from ..model.graph import NF, Endpoint, Graph, graphs_from_xml
 from ..model.template import Template
 from ..node.resolver import ResolveError, resolve
 from .pipeline import Operation, PlanRefused
+
+NODE_NS = "urn:nnfv:yang:nnfv-node"
 
 
 class PlanError(PlanRefused):
@@ -154,7 +158,7 @@ class GraphPlanner:
     def __call__(self, old_xml: str, new_xml: str) -> list[Operation]:
         old = self.resolver.deployment(old_xml, current=True)
         new = self.resolver.deployment(new_xml, current=False)
-        self._check_endpoints(new)
+        self._check_endpoints(new, allowed_interfaces(new_xml))
         ops = Ops()
         old_inst, new_inst = old.instances(), new.instances()
         self.admit([m[0].template for k, m in new_inst.items() if k not in old_inst])
@@ -299,9 +303,15 @@ class GraphPlanner:
 
     # ---- network ------------------------------------------------------------------------
 
-    def _check_endpoints(self, new: Deployment) -> None:
+    def _check_endpoints(self, new: Deployment, allowed: set[str]) -> None:
         for graph in new.graphs.values():
             for ep in graph.endpoints.values():
+                if allowed and ep.interface and ep.interface not in allowed:
+                    raise PlanError(
+                        f"graph {graph.name}, endpoint {ep.id}: interface "
+                        f"{ep.interface} is not in /node/allowed-interface "
+                        f"({', '.join(sorted(allowed))})"
+                    )
                 why = self.endpoint_support(ep)
                 if why:
                     raise PlanError(f"graph {graph.name}, endpoint {ep.id}: {why}")
@@ -369,6 +379,14 @@ class GraphPlanner:
             lambda: net.apply_steering(net.steering_batch(new_view)),
             lambda: net.apply_steering(net.steering_batch(old_view)),
         )
+
+
+def allowed_interfaces(xml: str) -> set[str]:
+    """/node/allowed-interface of a configuration; empty means every interface."""
+    if "allowed-interface" not in xml:
+        return set()
+    root = etree.fromstring(f"<d>{xml}</d>".encode())
+    return {(el.text or "").strip() for el in root.iter(f"{{{NODE_NS}}}allowed-interface")}
 
 
 def _recreate(before: list[Member], after: list[Member]) -> bool:
