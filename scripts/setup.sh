@@ -10,8 +10,12 @@ STAMP="$VENV/.setup-stamp"
 APT_PACKAGES=(
   libyang2-dev libyang-tools          # libyang C library + yanglint
   python3 python3-venv python3-dev gcc libffi-dev pkg-config
-  iproute2 nftables iputils-ping procps
-  openssh-client
+  iproute2 nftables iputils-ping iputils-arping procps util-linux
+  dnsmasq-base                        # the dhcp-server NNF
+  strongswan-swanctl charon-systemd   # the ipsec NNF
+  busybox                             # udhcpc: the DHCP client of the tests
+  iperf3                              # chain throughput benchmark
+  openssh-client                      # scrapli's system transport in the tests
 )
 
 need_apt=()
