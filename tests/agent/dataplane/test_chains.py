@@ -107,3 +107,59 @@ def test_split_by_tcp_port_80_sends_web_traffic_through_one_nf_and_the_rest_thro
     assert after_other["lan-rest"] >= after_web["lan-rest"] + 3
     cpe.remove_all()
     cpe.assert_clean()
+
+
+LEASE_SCRIPT = """#!/bin/sh
+[ "$1" = bound ] || exit 0
+echo "$ip" >"$LEASE_FILE"
+"""
+
+
+def test_dhcp_nnf_gives_a_lan_client_an_address(cpe, tmp_path):
+    from simfleet import sh
+
+    params = {
+        "address": "192.0.2.1/24",
+        "range-start": "192.0.2.100",
+        "range-end": "192.0.2.120",
+        "lease-time": "10m",
+    }
+    graph = (
+        "<graph><name>dhcp</name>"
+        + nf_xml("dhcp", "dhcp-server", params, ports=("lan",))
+        + endpoint("lan", "lan0")
+        + rule("to-dhcp", 10, "endpoint:lan", ["nf:dhcp:lan"])
+        + rule("from-dhcp", 10, "nf:dhcp:lan", ["endpoint:lan"])
+        + "</graph>"
+    )
+    cpe.push(graph)
+    script = tmp_path / "lease.sh"
+    script.write_text(LEASE_SCRIPT)
+    script.chmod(0o755)
+    lease = tmp_path / "lease"
+    sh("ip", "addr", "flush", "dev", "eth0", ns=cpe.lan_ns)
+    proc = sh(
+        "env",
+        f"LEASE_FILE={lease}",
+        "busybox",
+        "udhcpc",
+        "-f",
+        "-q",
+        "-n",
+        "-t",
+        "5",
+        "-T",
+        "1",
+        "-i",
+        "eth0",
+        "-s",
+        str(script),
+        ns=cpe.lan_ns,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and lease.exists(), proc.stdout + proc.stderr
+    address = lease.read_text().strip()
+    assert address.startswith("192.0.2.") and 100 <= int(address.rsplit(".", 1)[1]) <= 120
+    cpe.remove_all()
+    cpe.assert_clean()
