@@ -17,12 +17,14 @@ PASSWORD = "nnfv-demo"
 
 
 class LocalAgent:
-    def __init__(self, *, keep: bool = False) -> None:
+    def __init__(self, *, keep: bool = False, dataplane: str = "none") -> None:
+        """dataplane "none" keeps configuration only: nothing is deployed on this host."""
         self.dir = Path(tempfile.mkdtemp(prefix="nnfv-agent-"))
         self.keep = keep
         self.config = self.dir / "agent.toml"
         self.config.write_text(
             f'state_dir = "{self.dir / "state"}"\n'
+            f'dataplane = "{dataplane}"\n'
             f'[[users]]\nname = "{USER}"\n'
             f'password_hash = "{hash_password(PASSWORD)}"\n'
         )

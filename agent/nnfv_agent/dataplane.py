@@ -157,7 +157,8 @@ class DataPlane:
     # ---- the monitor --------------------------------------------------------------------
 
     def start_monitor(self) -> None:
-        self._check_capabilities(publish=False)
+        # The first check happens on the first tick: start-up stays cheap, and nothing can
+        # have changed before then anyway.
         self._monitor = threading.Thread(target=self._watch, name="node-monitor", daemon=True)
         self._monitor.start()
 

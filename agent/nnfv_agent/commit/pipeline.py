@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import libyang
@@ -29,6 +30,9 @@ class Operation:
     # None for operations carried out by a later batch operation (steering rules).
     do: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     undo: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # Consecutive operations of one group are independent and run concurrently
+    # (the lifecycle scripts of different NF instances).
+    group: str | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         return f"{self.name} {self.target}"
@@ -47,6 +51,42 @@ class Plan:
 
 # A planner gets the old and the new running content (canonical XML) and returns operations.
 Planner = Callable[[str, str], list[Operation]]
+
+
+def _batches(ops: list[Operation]) -> list[list[Operation]]:
+    out: list[list[Operation]] = []
+    for op in ops:
+        if out and op.group is not None and out[-1][0].group == op.group:
+            out[-1].append(op)
+        else:
+            out.append([op])
+    return out
+
+
+def _timed(op: Operation) -> None:
+    started = time.monotonic()
+    op.do()
+    log.debug("%s took %.1f ms", op.describe(), (time.monotonic() - started) * 1000)
+
+
+def _run_batch(batch: list[Operation]) -> tuple[list[Operation], tuple | None]:
+    """Run one operation, or a group concurrently; return what finished and the first failure."""
+    if len(batch) == 1:
+        try:
+            _timed(batch[0])
+        except Exception as exc:  # noqa: BLE001 - reported by the caller as PlanFailed
+            return [], (batch[0], exc)
+        return batch, None
+    with ThreadPoolExecutor(max_workers=min(4, len(batch)), thread_name_prefix="plan") as pool:
+        futures = [(op, pool.submit(_timed, op)) for op in batch]
+    finished, failed = [], None
+    for op, future in futures:
+        exc = future.exception()
+        if exc is None:
+            finished.append(op)
+        elif failed is None:
+            failed = (op, exc)
+    return finished, failed
 
 
 class PlanRefused(Exception):
@@ -96,18 +136,14 @@ class CommitPipeline:
 
     def execute(self, plan: Plan) -> None:
         done: list[Operation] = []
-        for op in plan.operations:
-            if op.do is None:
-                continue
-            started = time.monotonic()
-            try:
-                op.do()
-            except Exception as exc:
+        for batch in _batches([op for op in plan.operations if op.do is not None]):
+            finished, failed = _run_batch(batch)
+            done.extend(finished)
+            if failed is not None:
+                op, exc = failed
                 failure = PlanFailed(op, exc, self._undo(done))
                 self._notify(self.failure_observers, plan, str(failure))
                 raise failure from exc
-            done.append(op)
-            log.debug("%s took %.1f ms", op.describe(), (time.monotonic() - started) * 1000)
         self._notify(self.observers, plan)
 
     @staticmethod

@@ -221,15 +221,42 @@ class GraphPlanner:
             lambda: self.compute.stop(inst),
             lambda: self._start(members),
         )
-        for m in members:
-            self._nf_ports(ops, m, create=False, phase=phase)
+        if phase == "break":
+            # The instance comes back under the same names: delete its ports for real first.
+            for m in members:
+                self._nf_ports(ops, m, create=False, phase=phase)
+            ops.add(
+                phase,
+                "deleteNF",
+                _target(members),
+                lambda: self.compute.delete(inst),
+                lambda: self.compute.create(inst),
+            )
+            return
+        # Removing the namespace takes its veth pairs along in one kernel batch, instead of
+        # one RCU grace period per port; the deletePort steps then only wait for that.
         ops.add(
             phase,
             "deleteNF",
             _target(members),
             lambda: self.compute.delete(inst),
-            lambda: self.compute.create(inst),
+            lambda: self._recreate_with_ports(inst, members),
         )
+        net = self.network
+        for m in members:
+            for port in m.ports:
+                ops.add(
+                    phase,
+                    "deletePort",
+                    f"{m.graph}/{m.nf.id}:{port.name}",
+                    partial(net.settle_nf_port, m.graph, m.nf.id, port.name),
+                )
+
+    def _recreate_with_ports(self, inst: NFInstance, members: list[Member]) -> None:
+        self.compute.create(inst)
+        for m in members:
+            for port in m.ports:
+                self.network.create_nf_port(m.graph, m.nf.id, port.name, m.key, port.ifname)
 
     def _add_instance(self, ops: Ops, members: list[Member]) -> None:
         inst = instance_of(members)
@@ -381,6 +408,9 @@ class GraphPlanner:
         )
 
 
+_STEP = {"stopNF": "stop", "deletePort": "ports", "deleteNF": "delete"}
+
+
 def allowed_interfaces(xml: str) -> set[str]:
     """/node/allowed-interface of a configuration; empty means every interface."""
     if "allowed-interface" not in xml:
@@ -411,7 +441,20 @@ def _target(members: list[Member]) -> str:
     return f"{lead.graph}/{lead.nf.id}"
 
 
-PHASES = ("break", "create", "start", "steer", "after", "remove")
+PHASES = (
+    "break-stop",
+    "break-ports",
+    "break-delete",
+    "create",
+    "start",
+    "steer",
+    "after",
+    "remove-stop",
+    "remove-delete",
+    "remove-ports",
+)
+# Operations of these kinds touch one NF instance each and may run side by side.
+PARALLEL = {"startNF", "stopNF", "deleteNF", "deletePort"}
 
 
 class Ops:
@@ -426,7 +469,10 @@ class Ops:
         self.phases: dict[str, list[Operation]] = {p: [] for p in PHASES}
 
     def add(self, phase: str, name: str, target: str, do=None, undo=None) -> None:
-        self.phases[phase].append(Operation(name, target, do, undo))
+        if phase in ("break", "remove"):  # one instance's steps, spread over the sub-phases
+            phase = f"{phase}-{_STEP.get(name, 'ports')}"
+        group = name if name in PARALLEL else None
+        self.phases[phase].append(Operation(name, target, do, undo, group))
 
     def ordered(self) -> list[Operation]:
         return [op for phase in self.phases.values() for op in phase]

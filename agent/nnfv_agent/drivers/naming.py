@@ -40,6 +40,11 @@ class Names:
         """The LSI-side end of an NF port's veth pair."""
         return "nv" + digest(graph, owner, port)
 
+    def nf_port_mac(self, graph: str, nf: str, port: str) -> str:
+        """A locally administered unicast MAC, the same every time the port is created."""
+        raw = digest(self.node_id, graph, nf, port, length=10)
+        return "02:" + ":".join(raw[i : i + 2] for i in range(0, 10, 2))
+
     @staticmethod
     def vxlan(graph: str, endpoint: str) -> str:
         return "nx" + digest(graph, endpoint)

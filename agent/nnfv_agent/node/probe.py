@@ -7,12 +7,8 @@ import os
 import shutil
 import subprocess
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from pyroute2 import IPRoute, netns
-from pyroute2.netlink.exceptions import NetlinkError
 
 log = logging.getLogger(__name__)
 
@@ -60,47 +56,54 @@ class KernelProbe:
         return f"missing capability: kernel feature {name} ({feature.detail})"
 
     def _probe(self) -> dict[str, Feature]:
+        # `ip` rather than netlink: a one-off probe is not worth loading pyroute2 for.
         found: dict[str, Feature] = {}
-        name = f"nnfv-probe-{uuid.uuid4().hex[:8]}"
-        try:
-            netns.create(name)
-        except OSError as exc:
-            found["netns"] = Feature("netns", False, f"cannot create a namespace: {exc}")
+        name = f"nnfv-probe-{os.urandom(4).hex()}"
+        made = _ip("netns", "add", name)
+        if made.returncode != 0:
+            found["netns"] = Feature(
+                "netns", False, f"cannot create a namespace: {made.stderr.strip()}"
+            )
             return found
         found["netns"] = Feature("netns", True, "network namespaces")
         try:
-            with IPRoute(netns=name) as ipr:
-                for kind, label in LINK_FEATURES.items():
-                    found[kind] = self._link(ipr, kind, label)
+            for kind, label in LINK_FEATURES.items():
+                found[kind] = self._link(name, kind, label)
             found.update(self._nftables(name))
             found.update(_xfrm(name))
         finally:
-            netns.remove(name)
+            _ip("netns", "del", name)
         found.update(_cgroups())
         return found
 
     @staticmethod
-    def _link(ipr: IPRoute, kind: str, label: str) -> Feature:
-        spec: dict = {"ifname": f"p{kind[:6]}", "kind": kind}
-        try:
-            if kind == "veth":
-                spec["peer"] = {"ifname": "pveth1"}
-            elif kind == "vxlan":
-                spec.update(vxlan_id=42, vxlan_group="127.0.0.2", vxlan_port=4789)
-            elif kind == "8021q":
-                ipr.link("add", ifname="pvlanp", kind="veth", peer={"ifname": "pvlanq"})
-                spec.update(kind="vlan", link=ipr.link_lookup(ifname="pvlanp")[0], vlan_id=7)
-            elif kind == "gretap":
-                spec.update(gre_remote="127.0.0.2", gre_local="127.0.0.1")
-            ipr.link("add", **spec)
+    def _link(ns: str, kind: str, label: str) -> Feature:
+        args = {
+            "veth": ["pveth0", "type", "veth", "peer", "name", "pveth1"],
+            "bridge": ["pbridge", "type", "bridge"],
+            "vxlan": [
+                "pvxlan",
+                "type",
+                "vxlan",
+                "id",
+                "42",
+                "remote",
+                "127.0.0.2",
+                "dstport",
+                "4789",
+            ],
+            "8021q": ["pvlan", "link", "pvlanp", "type", "vlan", "id", "7"],
+            "gretap": ["pgretap", "type", "gretap", "remote", "127.0.0.2", "local", "127.0.0.1"],
+            "wireguard": ["pwg", "type", "wireguard"],
+        }[kind]
+        if kind == "8021q":
+            _ip("-n", ns, "link", "add", "pvlanp", "type", "veth", "peer", "name", "pvlanq")
+        proc = _ip("-n", ns, "link", "add", *args)
+        if proc.returncode == 0:
             return Feature(kind, True, label)
-        except NetlinkError as exc:
-            return Feature(
-                kind,
-                False,
-                f"{label} not supported by this kernel: "
-                f"{os.strerror(exc.code) if exc.code else exc}",
-            )
+        return Feature(
+            kind, False, f"{label} not supported by this kernel: {proc.stderr.strip() or 'refused'}"
+        )
 
     @staticmethod
     def _nftables(ns: str) -> dict[str, Feature]:
@@ -129,6 +132,10 @@ class KernelProbe:
             ok = proc.returncode == 0
             out[feature] = Feature(feature, ok, "nftables" if ok else proc.stderr.strip())
         return out
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10, check=False)
 
 
 def _cgroups() -> dict[str, Feature]:

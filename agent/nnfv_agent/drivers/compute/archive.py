@@ -10,16 +10,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import http.client
 import os
 import re
 import shutil
 import stat
+import sys
 import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,11 +135,17 @@ def _local_path(uri: str) -> Path:
     parts = urllib.parse.urlsplit(uri)
     if parts.netloc not in ("", "localhost"):
         raise ArchiveError(f"cannot fetch {uri}: file URI names remote host '{parts.netloc}'")
-    return Path(urllib.request.url2pathname(parts.path))
+    return Path(urllib.parse.unquote(parts.path))
 
 
 @contextlib.contextmanager
 def _open_url(uri: str, timeout: float) -> Iterator[BinaryIO]:
+    # Imported here: urllib.request pulls in ssl, megabytes a CPE need not spend until a
+    # template actually comes over HTTP(S).
+    import http.client
+    import urllib.error
+    import urllib.request
+
     try:
         response = urllib.request.urlopen(uri, timeout=timeout)
     except urllib.error.HTTPError as exc:
@@ -157,6 +161,11 @@ def _open_url(uri: str, timeout: float) -> Iterator[BinaryIO]:
         yield response
 
 
+def _http_errors() -> tuple[type[Exception], ...]:
+    client = sys.modules.get("http.client")
+    return (client.HTTPException,) if client else ()
+
+
 def _copy_hashing(src: BinaryIO, out: BinaryIO, uri: str) -> str:
     digest = hashlib.sha256()
     total = 0
@@ -168,7 +177,7 @@ def _copy_hashing(src: BinaryIO, out: BinaryIO, uri: str) -> str:
                 raise ArchiveError(f"cannot fetch {uri}: larger than {MAX_ARCHIVE_SIZE} bytes")
             digest.update(chunk)
             out.write(chunk)
-    except (TimeoutError, http.client.HTTPException) as exc:
+    except (TimeoutError, *_http_errors()) as exc:
         raise ArchiveError(f"cannot fetch {uri}: {exc or type(exc).__name__}") from exc
     except OSError as exc:
         raise ArchiveError(f"cannot fetch {uri}: read failed: {exc}") from exc

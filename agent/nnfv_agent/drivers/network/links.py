@@ -11,10 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
-from . import nsutil
+from . import netlink, nsutil
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -24,7 +21,11 @@ class LinkError(Exception):
     pass
 
 
-def _nl(what: str, exc: NetlinkError) -> LinkError:
+class LinkExists(LinkError):
+    pass
+
+
+def _nl(what: str, exc: Exception) -> LinkError:
     return LinkError(f"{what}: {os.strerror(exc.code) if exc.code else exc}")
 
 
@@ -49,7 +50,7 @@ class Links:
 
     def __init__(self, cpe_netns: str | None) -> None:
         self.cpe_netns = cpe_netns
-        self._ipr: IPRoute | None = None
+        self._ipr = None
         self._worker_thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="netlink", initializer=self._enter
@@ -61,9 +62,9 @@ class Links:
             nsutil.enter_for_good(self.cpe_netns)
 
     @property
-    def ipr(self) -> IPRoute:
+    def ipr(self):  # -> pyroute2 IPRoute
         if self._ipr is None:
-            self._ipr = IPRoute()
+            self._ipr = netlink.IPRoute()
         return self._ipr
 
     @_on_worker
@@ -90,20 +91,24 @@ class Links:
     # ---- veth ---------------------------------------------------------------------------
 
     @_on_worker
-    def create_veth(self, name: str, peer: str, peer_netns: str | None = None) -> None:
+    def create_veth(
+        self, name: str, peer: str, peer_netns: str | None = None, peer_address: str | None = None
+    ) -> None:
         """A veth pair; `name` stays in the CPE namespace, `peer` goes to `peer_netns`."""
         peer_spec: dict = {"ifname": peer}
         if peer_netns:
             peer_spec["net_ns_fd"] = peer_netns
+        if peer_address:
+            peer_spec["address"] = peer_address
         try:
             self.ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
-        except NetlinkError as exc:
+        except netlink.NetlinkError as exc:
             if exc.code != errno.EEXIST:
                 raise _nl(f"cannot create veth {name}/{peer}", exc) from None
-            raise LinkError(f"cannot create veth {name}: it already exists") from None
+            raise LinkExists(f"cannot create veth {name}: it already exists") from None
         self.set_up(name)
         if peer_netns:
-            with nsutil.entered(peer_netns), IPRoute() as inner:
+            with nsutil.entered(peer_netns), netlink.IPRoute() as inner:
                 idx = inner.link_lookup(ifname=peer)[0]
                 inner.link("set", index=idx, state="up")
         else:
@@ -116,7 +121,7 @@ class Links:
             raise LinkError(f"interface {name} does not exist")
         try:
             self.ipr.link("set", index=idx, state="up")
-        except NetlinkError as exc:
+        except netlink.NetlinkError as exc:
             raise _nl(f"cannot bring {name} up", exc) from None
 
     @_on_worker
@@ -126,7 +131,7 @@ class Links:
             return
         try:
             self.ipr.link("del", index=idx)
-        except NetlinkError as exc:
+        except netlink.NetlinkError as exc:
             if exc.code != errno.ENODEV:
                 raise _nl(f"cannot delete {name}", exc) from None
 
@@ -160,7 +165,7 @@ class Links:
             spec["vxlan_link"] = idx
         try:
             self.ipr.link("add", **spec)
-        except NetlinkError as exc:
+        except netlink.NetlinkError as exc:
             raise _nl(f"cannot create vxlan {name} (vni {vni})", exc) from None
         self.set_up(name)
 
@@ -170,7 +175,7 @@ class Links:
             return
         try:
             self.ipr.link("add", ifname=name, kind="bridge")
-        except NetlinkError as exc:
+        except netlink.NetlinkError as exc:
             raise _nl(f"cannot create bridge {name}", exc) from None
         self.set_up(name)
 
@@ -178,7 +183,7 @@ class Links:
     def enslave(self, name: str, bridge: str) -> None:
         try:
             self.ipr.link("set", index=self.index(name), master=self.index(bridge))
-        except NetlinkError as exc:
+        except netlink.NetlinkError as exc:
             raise _nl(f"cannot add {name} to bridge {bridge}", exc) from None
 
     @_on_worker
@@ -198,7 +203,7 @@ def create_netns(name: str) -> None:
         raise LinkError(f"network namespace {name} already exists")
     try:
         nsutil.create(name)
-        with nsutil.entered(name), IPRoute() as ipr:
+        with nsutil.entered(name), netlink.IPRoute() as ipr:
             ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
     except OSError as exc:
         raise LinkError(f"cannot create network namespace {name}: {exc}") from None
@@ -214,7 +219,7 @@ def delete_netns(name: str) -> None:
 def port_states(netns_name: str) -> dict[str, bool]:
     """Interface name -> administratively up, inside namespace `netns_name`."""
     try:
-        with nsutil.entered(netns_name), IPRoute() as ipr:
+        with nsutil.entered(netns_name), netlink.IPRoute() as ipr:
             return {
                 link.get_attr("IFLA_IFNAME"): bool(link["flags"] & 1) for link in ipr.get_links()
             }

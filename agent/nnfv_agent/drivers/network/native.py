@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import time
 
 from ...model.graph import Endpoint, Graph, PortRef
 from ..naming import Names
-from .links import LinkError, Links
+from .links import LinkError, LinkExists, Links
 from .nftables import Nft, SteeringError, render_batch, render_table, run_in_netns
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,34 @@ class NativeNetwork:
         return devices
 
     def create_nf_port(self, graph: str, nf: str, port: str, netns: str, ifname: str) -> None:
+        device = self.nf_port_device(graph, nf, port)
+        # A stable MAC: hosts that cached an NF's address (its gateway IP, say) keep reaching
+        # it after the NF is re-created by a restart or an update.
+        mac = self.names.nf_port_mac(graph, nf, port)
         try:
-            self.links.create_veth(self.nf_port_device(graph, nf, port), ifname, netns)
+            try:
+                self.links.create_veth(device, ifname, netns, peer_address=mac)
+            except LinkExists:
+                # The LSI end of an earlier instance of this very port, whose namespace the
+                # kernel is still tearing down: its name is derived from the port, so it is ours.
+                self.links.delete(device)
+                self.links.create_veth(device, ifname, netns, peer_address=mac)
         except LinkError as exc:
             raise NetworkError(f"port {port} of NF {nf}: {exc}") from None
+
+    def settle_nf_port(self, graph: str, nf: str, port: str, timeout: float = 1.0) -> None:
+        """After the NF's namespace is gone: wait for the kernel to drop the LSI end too.
+
+        The kernel destroys the pair once the namespace's last user is gone (processes of the
+        NF may take a moment to release it); past the timeout the end is deleted here.
+        """
+        device = self.nf_port_device(graph, nf, port)
+        deadline = time.monotonic() + timeout
+        while self.links.exists(device):
+            if time.monotonic() > deadline:
+                self.delete_nf_port(graph, nf, port)
+                return
+            time.sleep(0.01)
 
     def delete_nf_port(self, graph: str, nf: str, port: str) -> None:
         try:
@@ -131,8 +157,13 @@ class NativeNetwork:
         return [t for t in self.nft.tables() if t.startswith("nnfv_")]
 
     def our_links(self) -> list[str]:
-        return [
-            n
-            for n in self.links.names()
-            if n[:2] in ("nv", "nx", "ni", "nj", "nb") and len(n) == 12
+        # `ip` here, not netlink: at start-up with nothing deployed this is the only look at
+        # the links, and it should not cost pyroute2's memory.
+        cmd = ["ip", *(["-n", self.cpe_netns] if self.cpe_netns else []), "-o", "link", "show"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False).stdout
+        names = [
+            line.split(":")[1].strip().split("@")[0]
+            for line in out.splitlines()
+            if line.count(":") >= 2
         ]
+        return [n for n in names if n[:2] in ("nv", "nx", "ni", "nj", "nb") and len(n) == 12]

@@ -9,7 +9,6 @@ thread back into its own namespace before it returns.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 from collections.abc import Iterator
@@ -21,15 +20,36 @@ MS_REC = 16384
 MNT_DETACH = 2
 NETNS_RUN_DIR = "/run/netns"
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_ulong,
-    ctypes.c_void_p,
-]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+
+class _Libc:
+    """libc through ctypes, loaded at the first namespace operation (ctypes costs memory)."""
+
+    _lib = None
+
+    def __getattr__(self, name: str):
+        if _Libc._lib is None:
+            import ctypes
+
+            lib = ctypes.CDLL(None, use_errno=True)
+            lib.mount.argtypes = [
+                ctypes.c_char_p,
+                ctypes.c_char_p,
+                ctypes.c_char_p,
+                ctypes.c_ulong,
+                ctypes.c_void_p,
+            ]
+            lib.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+            _Libc._lib = lib
+        return getattr(_Libc._lib, name)
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
+
+
+_libc = _Libc()
 
 
 class NamespaceError(OSError):
@@ -38,7 +58,7 @@ class NamespaceError(OSError):
 
 def _check(result: int, what: str) -> None:
     if result != 0:
-        err = ctypes.get_errno()
+        err = _errno()
         raise NamespaceError(err, f"{what}: {os.strerror(err)}")
 
 
@@ -114,7 +134,7 @@ def remove(name: str) -> None:
     if not os.path.exists(target):
         return
     if _libc.umount2(target.encode(), MNT_DETACH) != 0:
-        err = ctypes.get_errno()
+        err = _errno()
         if err not in (errno.EINVAL, errno.ENOENT):
             raise NamespaceError(err, f"unmount namespace {name}: {os.strerror(err)}")
     os.unlink(target)
