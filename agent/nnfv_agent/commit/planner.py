@@ -86,7 +86,8 @@ class Resolver:
 
     def deployment(self, xml: str, *, current: bool) -> Deployment:
         graphs = {n: g for n, g in graphs_from_xml(xml).items() if g.enabled}
-        templates = self.templates(xml)
+        # The catalog (which packs the shipped templates once) only when an NF needs it.
+        templates = self.templates(xml) if any(g.nfs for g in graphs.values()) else {}
         members = {}
         for graph in graphs.values():
             for nf in graph.nfs.values():

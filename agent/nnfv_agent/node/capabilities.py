@@ -8,7 +8,6 @@ stat() calls and /proc reads.
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import socket
 from dataclasses import dataclass
@@ -153,7 +152,7 @@ class NodeCapabilities:
             for name in fn.templates:
                 _leaf(f, "template", name)
         infra = _sub(caps, "infrastructural")
-        _leaf(infra, "cpu-architecture", platform.machine())
+        _leaf(infra, "cpu-architecture", os.uname().machine)
         _leaf(infra, "cpu-count", os.cpu_count() or 1)
         for env in self.execution_environments():
             _leaf(infra, "execution-environment", env)

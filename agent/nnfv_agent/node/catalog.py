@@ -8,7 +8,6 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..drivers.compute.archive import pack_directory
 from ..model.template import NT, Template, configured_templates, template_from_element
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,8 @@ class Catalog:
             return self._shipped
 
     def _pack(self, descriptor: Path) -> Template:
+        from ..drivers.compute.archive import pack_directory  # tarfile only when needed
+
         root = etree.parse(str(descriptor)).getroot()
         el = root.find(f"{{{NT}}}template") if root.tag == f"{{{NT}}}templates" else root
         archive = self.cache_dir / f"{descriptor.parent.name}.tgz"

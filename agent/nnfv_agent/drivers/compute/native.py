@@ -14,7 +14,6 @@ from pathlib import Path
 from ...datastore.persist import atomic_write, read_or_empty
 from ...model.template import Template, template_from_dict, template_to_dict
 from ..network.links import LinkError, create_netns, delete_netns, port_states
-from .archive import ArchiveError, extract, fetch
 from .cgroups import CgroupError, Cgroups, Limits
 from .instance import NFInstance
 from .scripts import SAFE_PATH, ScriptError, run_script
@@ -101,6 +100,9 @@ class NativeCompute:
     # ---- lifecycle ----------------------------------------------------------------------
 
     def create(self, inst: NFInstance) -> None:
+        # Loaded here: tarfile and gzip are only needed once a template is used.
+        from .archive import ArchiveError, extract, fetch
+
         tpl = inst.template
         try:
             if not self.template_dir(inst).exists():
