@@ -64,7 +64,7 @@ def main() -> int:
     n50, b50 = statistics.median(nnf), statistics.median(bare)
     print(f"NNF start (firewall), n={args.n}, medians:")
     print(f"  bare start script in an existing namespace   {b50:7.1f} ms")
-    print(f"  NNF: namespace + cgroup + 2 ports + start + status check  {n50:7.1f} ms")
+    print(f"  NNF: namespace, cgroup, 2 ports, start script, port check  {n50:7.1f} ms")
     print(
         f"  ratio {n50 / b50:.2f} (goal <= 1.25), absolute goal <= 100 ms: "
         f"{'met' if n50 <= 100 and n50 / b50 <= 1.25 else 'MISSED'}"

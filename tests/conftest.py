@@ -9,6 +9,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+
 from support.agentproc import ROOT, AgentProcess, write_config
 
 
@@ -66,3 +67,15 @@ def agent_factory(tmp_path, client_key):
     yield make
     for proc in made:
         proc.stop()
+
+
+@pytest.fixture
+def raw(agent):
+    """A raw-protocol client to the test's agent (base:1.1)."""
+    from support.clients import RawClient
+
+    client = RawClient(agent)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -10,6 +10,7 @@ from lxml import etree
 
 from support.agentproc import example_config
 from support.clients import RawClient
+from support.replies import assert_ok, field, info, parse_reply, the_error
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NFG = "urn:nnfv:yang:nnfv-service-graph"
@@ -25,51 +26,15 @@ RPC_OPEN = f'<rpc xmlns="{NC}" message-id="77">'
 
 
 @pytest.fixture
-def raw(agent):
-    """A base:1.1 session on an agent whose running (and candidate) hold the fw-nat graph."""
-    client = RawClient(agent)
-    try:
-        reply = client.rpc(
+def raw(raw):
+    """The session, on an agent whose running (and candidate) hold the fw-nat graph."""
+    assert_ok(
+        raw.rpc(
             "<edit-config><target><running/></target>"
             f"{example_config('graph-firewall-nat.xml')}</edit-config>"
         )
-        assert_ok(reply)
-        yield client
-    finally:
-        client.close()
-
-
-def parse_reply(text: str) -> etree._Element:
-    reply = etree.fromstring(text.encode())
-    assert reply.tag == f"{{{NC}}}rpc-reply", text
-    return reply
-
-
-def assert_ok(text: str) -> None:
-    assert parse_reply(text).find(f"{{{NC}}}ok") is not None, text
-
-
-def the_error(text: str) -> etree._Element:
-    reply = parse_reply(text)
-    assert reply.find(f"{{{NC}}}ok") is None, text
-    assert reply.find(f"{{{NC}}}data") is None, text
-    errors = reply.findall(f"{{{NC}}}rpc-error")
-    assert len(errors) >= 1, text
-    for err in errors:  # RFC 6241 4.3: type, tag and severity are mandatory
-        assert field(err, "error-type") in ("transport", "rpc", "protocol", "application")
-        assert field(err, "error-tag")
-        assert field(err, "error-severity") == "error"
-    return errors[0]
-
-
-def field(err: etree._Element, name: str) -> str | None:
-    found = err.find(f"{{{NC}}}{name}")
-    return None if found is None else (found.text or "").strip()
-
-
-def info(err: etree._Element, name: str) -> str | None:
-    found = err.find(f"{{{NC}}}error-info/{{{NC}}}{name}")
-    return None if found is None else (found.text or "").strip()
+    )
+    return raw
 
 
 def path_namespaces(err: etree._Element) -> dict[str, str]:

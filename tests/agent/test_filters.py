@@ -7,6 +7,7 @@ from lxml import etree
 
 from support.agentproc import example_config
 from support.clients import RawClient
+from support.replies import assert_ok, data_of, field, info, the_error
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NFG = "urn:nnfv:yang:nnfv-service-graph"
@@ -46,15 +47,6 @@ KEYS = {
 
 
 @pytest.fixture
-def raw(agent):
-    client = RawClient(agent)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
 def loaded(raw):
     """Running holds graphs access and uplink, a template and node config."""
     for name in ("graphs-internal.xml", "template-firewall.xml"):
@@ -68,38 +60,6 @@ def loaded(raw):
         )
     )
     return raw
-
-
-def parse_reply(text: str) -> etree._Element:
-    reply = etree.fromstring(text.encode())
-    assert reply.tag == f"{{{NC}}}rpc-reply", text
-    return reply
-
-
-def assert_ok(text: str) -> None:
-    assert parse_reply(text).find(f"{{{NC}}}ok") is not None, text
-
-
-def data_of(text: str) -> etree._Element:
-    data = parse_reply(text).find(f"{{{NC}}}data")
-    assert data is not None, text
-    return data
-
-
-def the_error(text: str) -> etree._Element:
-    errors = parse_reply(text).findall(f"{{{NC}}}rpc-error")
-    assert len(errors) == 1, text
-    return errors[0]
-
-
-def field(err: etree._Element, name: str) -> str | None:
-    found = err.find(f"{{{NC}}}{name}")
-    return None if found is None else (found.text or "").strip()
-
-
-def info(err: etree._Element, name: str) -> str | None:
-    found = err.find(f"{{{NC}}}error-info/{{{NC}}}{name}")
-    return None if found is None else (found.text or "").strip()
 
 
 def subtree(raw: RawClient, inner: str, op: str = "get-config") -> etree._Element:

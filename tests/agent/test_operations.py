@@ -10,6 +10,7 @@ from lxml import etree
 
 from support.agentproc import EXAMPLES, example_config
 from support.clients import RawClient, ncclient_connect
+from support.replies import assert_ok, field, parse_reply, rpc_errors
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NFG = "urn:nnfv:yang:nnfv-service-graph"
@@ -32,38 +33,6 @@ _NOCOMMENTS = etree.XMLParser(remove_comments=True, remove_blank_text=True)
 
 
 # ---- helpers ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def raw(agent):
-    client = RawClient(agent)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def parse_reply(text: str) -> etree._Element:
-    reply = etree.fromstring(text.encode())
-    assert reply.tag == f"{{{NC}}}rpc-reply", text
-    return reply
-
-
-def assert_ok(text: str) -> None:
-    reply = parse_reply(text)
-    assert reply.find(f"{{{NC}}}ok") is not None, text
-    assert reply.find(f"{{{NC}}}rpc-error") is None, text
-
-
-def rpc_errors(text: str) -> list[etree._Element]:
-    errors = parse_reply(text).findall(f"{{{NC}}}rpc-error")
-    assert errors, f"expected an rpc-error, got {text}"
-    return errors
-
-
-def field(err: etree._Element, name: str) -> str | None:
-    found = err.find(f"{{{NC}}}{name}")
-    return None if found is None else (found.text or "").strip()
 
 
 def graph(name: str, inner: str = "", attrs: str = "") -> str:

@@ -1,4 +1,5 @@
 import pytest
+
 from nnfv_agent.config import ConfigError, hash_password, load, parse_listen, verify_password
 
 
