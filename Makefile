@@ -11,21 +11,24 @@ setup:
 	@bash scripts/setup.sh
 
 lint: setup
-	$(VENV)/bin/ruff check agent tests bench scripts
-	$(VENV)/bin/ruff format --check agent tests bench scripts
+	$(VENV)/bin/ruff check agent tests bench scripts plugins
+	$(VENV)/bin/ruff format --check agent tests bench scripts plugins
 
 format: setup
-	$(VENV)/bin/ruff format agent tests bench scripts
-	$(VENV)/bin/ruff check --fix agent tests bench scripts
+	$(VENV)/bin/ruff format agent tests bench scripts plugins
+	$(VENV)/bin/ruff check --fix agent tests bench scripts plugins
 
 test: lint
 	$(PY) -m pytest -q tests
 
 demo: setup
-	$(PY) scripts/demo.py
+	$(PY) scripts/fleet_demo.py
 
 bench: setup
 	$(PY) bench/rpc_latency.py
+	$(PY) bench/nnf_start.py
+	$(PY) bench/dataplane.py
+	$(PY) bench/fleet_push.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

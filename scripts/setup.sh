@@ -16,6 +16,7 @@ APT_PACKAGES=(
   busybox                             # udhcpc: the DHCP client of the tests
   iperf3                              # chain throughput benchmark
   openssh-client                      # scrapli's system transport in the tests
+  python3-apt                         # the agent role's apt tasks (ansible on /usr/bin/python3)
 )
 
 need_apt=()

@@ -177,9 +177,26 @@ class SimCpe:
 
     # ---- tear-down ----------------------------------------------------------------------
 
+    def agent_pids(self) -> list[int]:
+        """Agents running with this CPE's config, including restarts not recorded here."""
+        config = str(Path(self.dir) / "agent.toml")
+        pids = []
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    cmdline = (proc / "cmdline").read_bytes().split(b"\\0")
+                except OSError:
+                    continue
+                if config.encode() in cmdline and any(b"nnfv-agent" in c for c in cmdline):
+                    pids.append(int(proc.name))
+        return pids
+
     def destroy(self) -> list[str]:
         """Remove everything of this CPE, whatever state it is in. Returns what was left."""
         self.stop_agent()
+        for pid in self.agent_pids():
+            self.pid = pid
+            self.stop_agent()
         leftovers = []
         cgroot = f"nnfv/{self.id}"
         for pid in _cgroup_pids(cgroot):
@@ -304,11 +321,14 @@ def main() -> int:
     p_up = sub.add_parser("up")
     p_up.add_argument("count", type=int)
     p_up.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    p_up.add_argument(
+        "--prefix", default="f", help="CPE ids are PREFIX000, PREFIX001, ... (letters, digits)"
+    )
     p_down = sub.add_parser("down")
     p_down.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args()
     if args.cmd == "up":
-        cpes = up(args.count, args.dir)
+        cpes = up(args.count, args.dir, prefix=args.prefix)
         print(f"{len(cpes)} CPEs up; inventory: {args.dir / 'inventory.yml'}")
         for c in cpes:
             print(f"  {c.id}: agent 127.0.0.1:{c.port}, namespaces {', '.join(c.namespaces)}")

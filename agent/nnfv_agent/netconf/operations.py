@@ -173,7 +173,7 @@ class BaseOperations:
             etree.SubElement(el, qn(NNFVA, "name")).text = operation.name
             etree.SubElement(el, qn(NNFVA, "target")).text = operation.target
             out.append(el)
-        return out
+        return out or None  # RFC 7950 7.14.4: no output parameters -> <ok/>
 
     def commit(self, session: Session, op: etree._Element) -> Reply:
         confirmed = child(op, "confirmed") is not None

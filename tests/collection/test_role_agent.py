@@ -1,0 +1,89 @@
+"""roles/agent installs nnfv-agent on a local target (connection: local) and it answers.
+
+Everything goes below a temporary directory; the agent runs with dataplane "none" under
+start-stop-daemon (there is no init system here), listening on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+from collection_env import playbook
+from ncclient import manager
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def target():
+    if os.geteuid() != 0 or not shutil.which("start-stop-daemon"):
+        pytest.skip("needs root and start-stop-daemon")
+    if not Path("/usr/bin/python3").exists():
+        pytest.skip("needs the system python3 (the CPE's interpreter)")
+    base = Path(tempfile.mkdtemp(prefix="nnfv-role-"))
+    yield base
+    pid_file = base / "run" / "nnfv-agent.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_agent_role_installs_a_running_agent_and_a_second_run_changes_nothing(target):
+    port = free_port()
+    book = [
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": True,
+            "vars": {
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "nnfv_agent_venv": str(target / "opt"),
+                "nnfv_agent_config_dir": str(target / "etc"),
+                "nnfv_agent_state_dir": str(target / "state"),
+                "nnfv_agent_run_dir": str(target / "run"),
+                "nnfv_agent_wheel_dir": str(target / "wheel"),
+                "nnfv_agent_listen": f"127.0.0.1:{port}",
+                "nnfv_agent_dataplane": "none",
+                "nnfv_agent_service_manager": "daemon",
+                "nnfv_agent_users": [{"name": "admin", "password": "role-test"}],
+            },
+            "roles": ["nnfv.cpe.agent"],
+        }
+    ]
+    path = target / "deploy.yml"
+    path.write_text(json.dumps(book))
+    rc, first, err = playbook(path, "localhost,", timeout=540)
+    assert rc == 0, (first, err)
+    assert first["stats"]["localhost"]["changed"] > 0
+    rc, second, err = playbook(path, "localhost,", timeout=300)
+    assert rc == 0, (second, err)
+    assert second["stats"]["localhost"]["changed"] == 0, json.dumps(second)[-4000:]
+
+    config = (target / "etc" / "agent.toml").read_text()
+    assert 'name = "admin"' in config and "pbkdf2-sha256$200000$" in config
+    assert oct((target / "etc" / "agent.toml").stat().st_mode & 0o777) == "0o600"
+    with manager.connect(
+        host="127.0.0.1",
+        port=port,
+        username="admin",
+        password="role-test",
+        hostkey_verify=False,
+        look_for_keys=False,
+        allow_agent=False,
+    ) as m:
+        assert any("nnfv-service-graph" in c for c in m.server_capabilities)
+        assert "<graphs" not in m.get_config("running").data_xml
