@@ -262,8 +262,13 @@ class Lab:
 
     # -- traffic ---------------------------------------------------------------------------
 
-    def ping(self, ns: str, addr: str, deadline: int = 3, settle: bool = True) -> bool:
-        """True once one echo reply comes back (pings every 0.2 s until the deadline)."""
+    def ping(self, ns: str, addr: str, deadline: int = 10, settle: bool = True) -> bool:
+        """True once one echo reply comes back (pings every 0.2 s until the deadline).
+
+        The deadline is generous because it only matters when something is slow: after many
+        namespaces were deleted, the kernel's clean-up holds the rtnl lock and a new port
+        can take seconds to pass traffic. A working path answers the first ping anyway.
+        """
         if settle:
             self.settle(ns)
         argv = ["ping", "-n", "-q", "-c", "1", "-i", "0.2", "-w", str(deadline), addr]
