@@ -271,6 +271,8 @@ class Lab:
         """
         if settle:
             self.settle(ns)
+            # A failed resolution from an earlier negative check must not linger.
+            self.run(ns, "ip", "neigh", "flush", "all", check=False)
         argv = ["ping", "-n", "-q", "-c", "1", "-i", "0.2", "-w", str(deadline), addr]
         return self.run(ns, *argv, check=False).returncode == 0
 
