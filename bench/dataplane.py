@@ -54,7 +54,7 @@ while time.monotonic() < end:
 
 
 def client(cpe: SimCpe) -> NetconfClient:
-    return NetconfClient("127.0.0.1", cpe.port, USER, password=PASSWORD)
+    return NetconfClient("127.0.0.1", cpe.port, USER, password=PASSWORD, timeout=600)
 
 
 def remove_graphs(c: NetconfClient) -> float:

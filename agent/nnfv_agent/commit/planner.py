@@ -178,6 +178,14 @@ class GraphPlanner:
                     lambda m=members: self.compute.stop(instance_of(m)),
                 )
             self._admin_state(ops, old_inst.get(key), members, fresh)
+        if ops.settle:
+            ports = list(ops.settle)
+            ops.add(
+                "remove-ports",
+                "deletePort",
+                f"{len(ports)} port(s) of removed NFs: wait until the kernel drops them",
+                lambda: self.network.settle_nf_ports(ports),
+            )
         return ops.ordered()
 
     def _admin_state(
@@ -243,15 +251,11 @@ class GraphPlanner:
             lambda: self.compute.delete(inst),
             lambda: self._recreate_with_ports(inst, members),
         )
-        net = self.network
         for m in members:
             for port in m.ports:
-                ops.add(
-                    phase,
-                    "deletePort",
-                    f"{m.graph}/{m.nf.id}:{port.name}",
-                    partial(net.settle_nf_port, m.graph, m.nf.id, port.name),
-                )
+                # Done by the namespace removal; one wait for all of them ends the plan.
+                ops.add(phase, "deletePort", f"{m.graph}/{m.nf.id}:{port.name}")
+                ops.settle.append((m.graph, m.nf.id, port.name))
 
     def _recreate_with_ports(self, inst: NFInstance, members: list[Member]) -> None:
         self.compute.create(inst)
@@ -346,6 +350,13 @@ class GraphPlanner:
 
     def _endpoints(self, ops: Ops, old: Deployment, new: Deployment) -> None:
         net = self.network
+        # Internal groups still joined by some graph keep their bridge.
+        kept = {
+            ep.group
+            for g in new.graphs.values()
+            for ep in g.endpoints.values()
+            if ep.kind == "internal"
+        }
         for name in sorted(set(old.graphs) | set(new.graphs)):
             before = old.graphs[name].endpoints if name in old.graphs else {}
             after = new.graphs[name].endpoints if name in new.graphs else {}
@@ -355,11 +366,13 @@ class GraphPlanner:
                     continue
                 target = f"{name}/endpoint:{eid}"
                 if b is not None:
+                    # Before the NF namespaces go: the kernel's clean-up of those holds the
+                    # rtnl lock for a while, and every link deletion would queue behind it.
                     ops.add(
-                        "break" if a is not None else "remove",
+                        "break" if a is not None else "remove-endpoints",
                         "deletePort",
                         target,
-                        lambda e=b, g=name: net.delete_endpoint(g, e),
+                        lambda e=b, g=name: net.delete_endpoint(g, e, e.group not in kept),
                         lambda e=b, g=name: net.create_endpoint(g, e),
                     )
                 if a is not None:
@@ -450,6 +463,7 @@ PHASES = (
     "start",
     "steer",
     "after",
+    "remove-endpoints",
     "remove-stop",
     "remove-delete",
     "remove-ports",
@@ -468,6 +482,7 @@ class Ops:
 
     def __init__(self) -> None:
         self.phases: dict[str, list[Operation]] = {p: [] for p in PHASES}
+        self.settle: list[tuple[str, str, str]] = []  # NF ports that leave with a namespace
 
     def add(self, phase: str, name: str, target: str, do=None, undo=None) -> None:
         if phase in ("break", "remove"):  # one instance's steps, spread over the sub-phases

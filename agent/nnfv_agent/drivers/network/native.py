@@ -67,17 +67,21 @@ class NativeNetwork:
         except LinkError as exc:
             raise NetworkError(f"port {port} of NF {nf}: {exc}") from None
 
-    def settle_nf_port(self, graph: str, nf: str, port: str, timeout: float = 1.0) -> None:
-        """After the NF's namespace is gone: wait for the kernel to drop the LSI end too.
+    def settle_nf_ports(self, ports: list[tuple[str, str, str]], timeout: float = 1.0) -> None:
+        """After NF namespaces are gone: wait for the kernel to drop their ports' LSI ends.
 
-        The kernel destroys the pair once the namespace's last user is gone (processes of the
-        NF may take a moment to release it); past the timeout the end is deleted here.
+        The kernel destroys a pair once its namespace's last user is gone (processes of the NF
+        may take a moment to release it); past the timeout the remaining ends are deleted here.
         """
-        device = self.nf_port_device(graph, nf, port)
+        devices = {self.nf_port_device(*p): p for p in ports}
         deadline = time.monotonic() + timeout
-        while self.links.exists(device):
+        while True:
+            left = set(devices) & set(self.links.names())
+            if not left:
+                return
             if time.monotonic() > deadline:
-                self.delete_nf_port(graph, nf, port)
+                for device in sorted(left):
+                    self.delete_nf_port(*devices[device])
                 return
             time.sleep(0.01)
 
@@ -116,7 +120,9 @@ class NativeNetwork:
         except LinkError as exc:
             raise NetworkError(f"endpoint {ep.id}: {exc}") from None
 
-    def delete_endpoint(self, graph: str, ep: Endpoint) -> None:
+    def delete_endpoint(self, graph: str, ep: Endpoint, last: bool | None = None) -> None:
+        """Remove an endpoint's devices; `last`: no graph joins its internal group any more
+        (None: find out from the bridge, which costs a dump of every link)."""
         try:
             if ep.kind == "vxlan":
                 self.links.delete(self.names.vxlan(graph, ep.id))
@@ -124,7 +130,7 @@ class NativeNetwork:
                 group = ep.group or ""
                 self.links.delete(self.names.internal_port(graph, group))
                 bridge = self.names.internal_bridge(group)
-                if not self.links.bridge_ports(bridge):
+                if last if last is not None else not self.links.bridge_ports(bridge):
                     self.links.delete(bridge)
         except LinkError as exc:
             raise NetworkError(f"endpoint {ep.id}: {exc}") from None
