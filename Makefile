@@ -28,6 +28,7 @@ bench: setup
 	$(PY) bench/rpc_latency.py
 	$(PY) bench/nnf_start.py
 	$(PY) bench/dataplane.py
+	$(PY) bench/node_probe.py
 	$(PY) bench/fleet_push.py
 
 clean:
