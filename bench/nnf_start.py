@@ -61,6 +61,8 @@ def main() -> int:
         network.links.close()
         sh("ip", "netns", "del", cpe)
         shutil.rmtree(state, ignore_errors=True)
+        for root in Path("/sys/fs/cgroup").glob(f"*/nnfv/{node}"):
+            root.rmdir()  # the instances' cgroups are gone; this node's root is the last
     n50, b50 = statistics.median(nnf), statistics.median(bare)
     print(f"NNF start (firewall), n={args.n}, medians:")
     print(f"  bare start script in an existing namespace   {b50:7.1f} ms")
