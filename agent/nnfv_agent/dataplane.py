@@ -10,7 +10,7 @@ from pathlib import Path
 from lxml import etree
 
 from .commit.pipeline import CommitPipeline, Plan, PlanRefused
-from .commit.planner import GraphPlanner, Resolver, instance_of
+from .commit.planner import GraphPlanner, Resolver
 from .config import AgentConfig
 from .drivers.compute.cgroups import Cgroups
 from .drivers.compute.native import NativeCompute
@@ -192,7 +192,3 @@ class DataPlane:
                         reason=reason or None,
                     )
                 )
-
-
-def instance_templates(instances: dict) -> list[Template]:
-    return [instance_of(m).template for m in instances.values()]

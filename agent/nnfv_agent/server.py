@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import paramiko
@@ -18,7 +17,7 @@ from .config import AgentConfig
 from .datastore.confirmed import ConfirmedCommits
 from .datastore.schema import Schema
 from .datastore.store import Datastores
-from .netconf.dispatch import CURRENT_SESSION, Dispatcher, Reply
+from .netconf.dispatch import CURRENT_SESSION, Dispatcher
 from .netconf.monitoring import Monitoring
 from .netconf.notifications import EventLog
 from .netconf.operations import BaseOperations
@@ -139,17 +138,11 @@ class Agent:
         )
 
     def keys_of(self, element: etree._Element) -> tuple[str, ...]:
-        path = [
-            (etree.QName(e).namespace or "", etree.QName(e).localname)
-            for e in reversed(list(element.iterancestors()))
-            if etree.QName(e).localname != "data" or e.getparent() is not None
-        ]
-        path.append((etree.QName(element).namespace or "", etree.QName(element).localname))
-        node = self.schema.node_for([p for p in path if p[1] != "data" or p[0]])
+        # The reply's namespace-less <data> wrapper is not a schema node.
+        chain = [*reversed(list(element.iterancestors())), element]
+        path = [(etree.QName(e).namespace or "", etree.QName(e).localname) for e in chain]
+        node = self.schema.node_for([p for p in path if p != ("", "data")])
         return node.keys if node else ()
-
-    def plan_reply(self, plan: Plan) -> Reply:
-        return None
 
     def _config_changed(self, plan: Plan) -> None:
         """RFC 6470 netconf-config-change, with one <edit> per changed node."""
@@ -257,7 +250,3 @@ class Agent:
         for session in self.sessions_snapshot():
             self.end_session(session)
         self.confirmed.stop()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -8,12 +8,15 @@ from ncclient import manager
 from .agentproc import PASSWORD, USER, AgentProcess
 
 
-def ncclient_connect(agent: AgentProcess, **kw) -> manager.Manager:
+def ncclient_connect(
+    agent: AgentProcess, *, username: str = USER, password: str = PASSWORD, **kw
+) -> manager.Manager:
+    """`agent`: anything with a `.port` (a test agent, a simulated CPE)."""
     return manager.connect(
         host="127.0.0.1",
         port=agent.port,
-        username=USER,
-        password=PASSWORD,
+        username=username,
+        password=password,
         hostkey_verify=False,
         allow_agent=False,
         look_for_keys=False,

@@ -33,8 +33,6 @@ AGENT_MODULES = (
     "notifications",
     "nc-notifications",
 )
-# Modules whose config lives in the datastores (the others only describe protocol operations).
-CONFIG_MODULES = ("nnfv-service-graph", "nnfv-nnf-template", "nnfv-node")
 
 _LOCATION = re.compile(r'(?:Data|Schema) location "([^"]*)"')
 # Paths must be resolved by libyang for error-path; storing messages keeps them per context.
@@ -145,9 +143,6 @@ class Schema:
             node = node.children.get(key) if node else None
         return node
 
-    def module_names(self) -> list[str]:
-        return [m.name() for m in self.ctx]
-
     # ---- libyang calls with structured errors -------------------------------------------
 
     def parse(
@@ -205,16 +200,6 @@ class Schema:
             if merged is not None:
                 with self.lock:
                     merged.first_sibling().free()
-
-    def validate(self, tree: libyang.DNode | None) -> None:
-        """Full YANG validation (must, when, leafref, mandatory, unique) of a config tree."""
-        if tree is None:
-            return
-        with self.lock:
-            ptr = ffi.new("struct lyd_node **", tree.cdata)
-            ret = lib.lyd_validate_all(ptr, self.ctx.cdata, lib.LYD_VALIDATE_NO_STATE, ffi.NULL)
-            if ret != lib.LY_SUCCESS:
-                raise self._errors()
 
     def _errors(self) -> RpcErrors:
         issues = []

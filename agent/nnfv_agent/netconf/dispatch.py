@@ -32,7 +32,6 @@ class RawData:
 CURRENT_SESSION: ContextVar[Session | None] = ContextVar("current_session", default=None)
 
 Reply = None | RawData | list[etree._Element]
-KeysOf = Callable[[etree._Element], tuple[str, ...]]
 Handler = Callable[["Session", etree._Element], Reply]
 
 

@@ -21,7 +21,8 @@ from .filters import subtree, xpath
 from .xml import NC, child, qn
 
 if TYPE_CHECKING:
-    from .dispatch import Dispatcher, KeysOf
+    from .dispatch import Dispatcher
+    from .filters import KeysOf
     from .session import Session
 
 log = logging.getLogger(__name__)

@@ -160,8 +160,8 @@ class BaseOperations:
             raise missing_element("source", "validate")
         inline = child(source_el, "config")
         source = inline if inline is not None else self._datastore(op, "source", DATASTORE_NAMES)
-        plan = self.stores.validate(source)
-        return self.agent.plan_reply(plan)
+        self.stores.validate(source)  # the plan is what preview-commit shows
+        return None
 
     def preview_commit(self, session: Session, op: etree._Element) -> Reply:
         inline = child(op, "config", NNFVA)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -156,11 +155,3 @@ class Session:
             reply.set(k, v)
         reply.append(error.to_xml())
         self.send(etree.tostring(reply))
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000

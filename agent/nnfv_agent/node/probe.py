@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -195,6 +194,3 @@ def _xfrm(ns: str) -> dict[str, Feature]:
         "kernel ESP" if ok else f"kernel ESP missing: {add.stderr.strip() or 'not supported'}",
     )
     return out
-
-
-ProbeFn = Callable[[], dict[str, Feature]]

@@ -14,6 +14,7 @@ from ncclient import manager
 from graphs import endpoint, graphs_config, nf_xml, rule
 from nnfv_agent.netconf.client import NetconfError
 from simfleet import PASSWORD, USER
+from support.clients import ncclient_connect
 
 from .conftest import NC, NT, SG, Cpe, template_xml
 
@@ -45,16 +46,7 @@ def tool_cpe(tmp_path):
 
 
 def connect(cpe) -> manager.Manager:
-    return manager.connect(
-        host="127.0.0.1",
-        port=cpe.port,
-        username=USER,
-        password=PASSWORD,
-        hostkey_verify=False,
-        allow_agent=False,
-        look_for_keys=False,
-        timeout=20,
-    )
+    return ncclient_connect(cpe, username=USER, password=PASSWORD)
 
 
 def one_nf_graph(name: str, ftype: str) -> str:

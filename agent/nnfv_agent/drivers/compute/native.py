@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -342,7 +341,3 @@ class NativeCompute:
             self.save_state(state)
             raise ComputeError(f"NF {state.nf}: cannot release: {'; '.join(errors)}")
         self._state_file(state.key).unlink(missing_ok=True)
-
-
-def monotonic() -> float:
-    return time.monotonic()

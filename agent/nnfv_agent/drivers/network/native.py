@@ -153,10 +153,6 @@ class NativeNetwork:
         except SteeringError as exc:
             raise NetworkError(f"steering rules rejected by nftables: {exc}") from None
 
-    def rule_counters(self, graph: str) -> dict[str, tuple[int, int]]:
-        table = self.nft.all_counters().get(self.names.table(graph), {})
-        return {name: (c.packets, c.bytes) for name, c in table.items()}
-
     # ---- inventory (for reconciliation) ---------------------------------------------------
 
     def our_tables(self) -> list[str]:
