@@ -44,6 +44,8 @@ class AgentConfig:
     accelerators: list[tuple[str, str, str]] = field(default_factory=list)
     # How often capabilities and NF health are re-checked, in seconds.
     monitor_interval: float = 10.0
+    # Seconds a commit waits for another one in progress before it is answered `in-use`.
+    commit_wait: float = 10.0
 
     @property
     def host_key_path(self) -> Path:
@@ -94,6 +96,7 @@ def load(path: Path | None) -> AgentConfig:
         "executable_path",
         "accelerators",
         "monitor_interval",
+        "commit_wait",
     }
     unknown = set(raw) - known
     if unknown:
@@ -126,6 +129,10 @@ def load(path: Path | None) -> AgentConfig:
         cfg.script_timeout = float(raw["script_timeout"])
     if "monitor_interval" in raw:
         cfg.monitor_interval = float(raw["monitor_interval"])
+    if "commit_wait" in raw:
+        cfg.commit_wait = float(raw["commit_wait"])
+        if cfg.commit_wait < 0:
+            raise ConfigError(f"{path}: commit_wait must be 0 or more seconds")
     if "executable_path" in raw:
         cfg.executable_path = str(raw["executable_path"])
     for acc in raw.get("accelerators", []):

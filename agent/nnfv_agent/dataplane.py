@@ -7,16 +7,18 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import libyang
 from lxml import etree
 
 from .commit.pipeline import CommitPipeline, Plan, PlanRefused
-from .commit.planner import GraphPlanner, Resolver
+from .commit.planner import TEMPLATES, GraphPlanner, Resolver, subtree_xml
+from .commit.views import affected_graphs
 from .config import AgentConfig
 from .drivers.compute.cgroups import Cgroups
 from .drivers.compute.native import NativeCompute
 from .drivers.naming import Names
 from .drivers.network.native import NativeNetwork
-from .model.graph import SG, Endpoint, graphs_from_xml
+from .model.graph import SG, Endpoint
 from .model.template import Template
 from .node.capabilities import NODE, Accelerator, NodeCapabilities, memory_available
 from .node.catalog import Catalog
@@ -44,11 +46,15 @@ def _event(ns: str, name: str, **leaves: str | None) -> str:
 
 class DataPlane:
     def __init__(
-        self, config: AgentConfig, state_dir: Path, publish: Publish, running_xml: Callable[[], str]
+        self,
+        config: AgentConfig,
+        state_dir: Path,
+        publish: Publish,
+        running_tree: Callable[[], libyang.DNode | None],
     ) -> None:
         self.config = config
         self.publish = publish
-        self.running_xml = running_xml
+        self.running_tree = running_tree
         self.names = Names(config.effective_node_id)
         self.probe = KernelProbe()
         self.catalog = Catalog(state_dir / "cache")
@@ -94,21 +100,20 @@ class DataPlane:
 
     def _has_accelerator(self, kind_or_name: str) -> bool:
         declared = {(a.name, a.kind) for a in self.capabilities.accelerators}
-        root = etree.fromstring(f"<d>{self.running_xml()}</d>".encode())
-        for acc in root.iter(f"{{{NODE}}}accelerator"):
-            declared.add((acc.findtext(f"{{{NODE}}}name"), acc.findtext(f"{{{NODE}}}kind")))
+        tree = self.running_tree()
+        if tree is not None:
+            for acc in tree.find_all("/nnfv-node:node/accelerator"):
+                declared.add(
+                    (str(acc.find_path("name").value()), str(acc.find_path("kind").value()))
+                )
         return any(kind_or_name in pair for pair in declared)
 
     def endpoint_support(self, ep: Endpoint) -> str | None:
         return self.probe.missing(ENDPOINT_FEATURES[ep.kind])
 
-    def committed(self, running_xml: str) -> tuple[int, int]:
+    def committed(self) -> tuple[int, int]:
         """Memory and CPU weight declared by the templates of the running NF instances."""
-        try:
-            instances = self.resolver.deployment(running_xml, current=True).instances()
-        except PlanRefused:
-            return 0, 0
-        tpls = [members[0].template for members in instances.values()]
+        tpls = [members[0].template for members in self.planner.current.by_key.values()]
         return sum(t.memory or 0 for t in tpls), sum(t.cpu_weight or 0 for t in tpls)
 
     def admit(self, new_instances: list[Template]) -> None:
@@ -123,9 +128,12 @@ class DataPlane:
                 tag="resource-denied",
             )
 
+    def templates(self) -> dict:
+        """Shipped and configured templates, as running has them now."""
+        return self.catalog.all(subtree_xml(self.running_tree(), TEMPLATES))
+
     def node_xml(self) -> str:
-        running = self.running_xml()
-        return self.capabilities.xml(self.catalog.all(running), self.committed(running))
+        return self.capabilities.xml(self.templates(), self.committed())
 
     # ---- events -----------------------------------------------------------------------
 
@@ -133,25 +141,21 @@ class DataPlane:
         self.publish(_event(SG, "nf-state-change", graph=graph, nf=nf, state=state, reason=reason))
 
     def _graph_events(self, plan: Plan) -> None:
-        old, new = graphs_from_xml(plan.old_xml), graphs_from_xml(plan.new_xml)
-        for name in sorted(set(old) | set(new)):
-            if name not in new:
+        for name, (old, new) in affected_graphs(plan).items():
+            if new is None:
                 event = "removed"
-            elif name not in old:
+            elif old is None:
                 event = "deployed"
-            elif (
-                old[name].network_view() != new[name].network_view()
-                or old[name].nfs != new[name].nfs
-            ):
+            elif old.network_view() != new.network_view() or old.nfs != new.nfs:
                 event = "updated"
             else:
-                continue
-            self.publish(_event(SG, "graph-change", graph=name, event=event))
+                event = None
+            if event:
+                self.publish(_event(SG, "graph-change", graph=name, event=event))
 
     def _graph_failure(self, plan: Plan, reason: str) -> None:
-        old, new = graphs_from_xml(plan.old_xml), graphs_from_xml(plan.new_xml)
-        for name in sorted(set(old) | set(new)):
-            if old.get(name) != new.get(name):
+        for name, (old, new) in affected_graphs(plan).items():
+            if old != new:
                 self.publish(_event(SG, "graph-change", graph=name, event="failed", reason=reason))
 
     # ---- the monitor --------------------------------------------------------------------
@@ -173,7 +177,7 @@ class DataPlane:
                 log.exception("capability check failed")
 
     def _check_capabilities(self, *, publish: bool) -> None:
-        templates = self.catalog.all(self.running_xml())
+        templates = self.templates()
         now = {
             f.functional_type: (f.ready, f.reason)
             for f in self.capabilities.functions(templates).values()

@@ -12,7 +12,9 @@ from lxml import etree
 
 from . import __version__
 from .commit.changes import ChangeKind
+from .commit.checks import InterfaceOwnership
 from .commit.pipeline import CommitPipeline, Plan
+from .commit.registry import missing_entries
 from .config import AgentConfig
 from .datastore.confirmed import ConfirmedCommits
 from .datastore.schema import Schema
@@ -64,19 +66,32 @@ class Agent:
         self.state_dir = Path(config.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.schema = Schema(config.yang_dir)
+        unmapped = missing_entries(self.schema.ctx)
+        if unmapped:
+            raise RuntimeError(
+                "configuration nodes without a commit handler (add them to "
+                f"commit/registry.py): {', '.join(unmapped)}"
+            )
         self.pipeline = CommitPipeline()
         self.dispatcher = Dispatcher(self.capabilities)
         self.events = EventLog(self.dispatcher, self.keys_of)
+        self.stores = Datastores(
+            self.schema, self.state_dir, self.pipeline, commit_wait=config.commit_wait
+        )
+        self.interfaces = InterfaceOwnership()
+        self.pipeline.register(self.interfaces)
         self.dataplane = None
         if config.dataplane == "native":
             from .dataplane import DataPlane
 
             self.dataplane = DataPlane(
-                config, self.state_dir, self.events.publish, lambda: self.stores.xml("running")
+                config,
+                self.state_dir,
+                self.events.publish,
+                lambda: self.stores.snapshot("running").tree,
             )
             self.dataplane.register(self.pipeline)
         self.pipeline.observe(self._config_changed)
-        self.stores = Datastores(self.schema, self.state_dir, self.pipeline)
         self.confirmed = ConfirmedCommits(self.stores)
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
@@ -130,9 +145,7 @@ class Agent:
         """Running config merged (by libyang) with the state of graphs and templates."""
         if self.dataplane is None:
             return config_xml
-        running = self.stores.xml("running")
-        with self.stores.lock:
-            graphs = self.dataplane.status.graphs_xml(running)
+        graphs = self.dataplane.status.graphs_xml()
         return self.schema.merge_xml(
             config_xml, graphs, self.dataplane.catalog.shipped_xml(), self.dataplane.node_xml()
         )
@@ -222,12 +235,16 @@ class Agent:
     # ---- serving ------------------------------------------------------------------------
 
     def start(self) -> int:
+        running = self.stores.snapshot("running")
+        self.interfaces.load(running.tree)
         if self.dataplane is not None:
             from .node.reconcile import Reconciler
 
-            with self.stores.lock:
-                Reconciler(self.dataplane).run(self.stores.xml("running"))
+            with self.stores.writer(wait=None):
+                deployed = self.dataplane.planner.load(running.tree)
+                Reconciler(self.dataplane).run(deployed)
             self.dataplane.start_monitor()
+        self.stores.recovered()
         self.ssh = SshServer(self.config, self.run_session, self._may_open, self._release)
         log.info(
             "nnfv-agent %s listening on %s:%d, state in %s",

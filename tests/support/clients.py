@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import paramiko
 from ncclient import manager
 
@@ -99,5 +101,7 @@ class RawClient:
             self.buf = self.buf[header_end + 1 + size :]
 
     def close(self) -> None:
-        self.chan.close()
+        # The server may already have dropped the connection (kill-session, a limit).
+        with contextlib.suppress(EOFError, OSError):
+            self.chan.close()
         self.transport.close()

@@ -239,7 +239,6 @@ REJECTED = {
     "nf-without-implementation": (FWNAT, "<functional-type>nat</functional-type>", "", 'Mandatory choice "implementation"'),
     "vxlan-without-vni": (FWNAT, "<interface>veth-wan</interface>", "<vxlan><remote>192.0.2.1</remote></vxlan>", 'Mandatory node "vni"'),
     "vxlan-vni-too-big": (FWNAT, "<interface>veth-wan</interface>", "<vxlan><remote>192.0.2.1</remote><vni>16777216</vni></vxlan>", "out of the allowed range"),
-    "interface-in-two-graphs": ("graphs-internal.xml", "<interface>veth-wan</interface>", "<interface>veth-lan</interface>", "interface endpoint: the interface is already used by another graph"),
     "template-without-stop-script": (TEMPLATE, "<event>stop</event>", "<event>pause</event>", "a lifecycle-management-script for event 'stop' is required"),
     "template-absolute-script": (TEMPLATE, "scripts/start.sh", "/bin/start.sh", 'does not conform to "[^/].*"'),
     "template-script-escapes-archive": (TEMPLATE, "scripts/start.sh", "scripts/../../start.sh", "does not conform to inverted"),

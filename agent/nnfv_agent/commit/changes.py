@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -67,3 +68,15 @@ def _change(kind: ChangeKind, node: libyang.DNode, old: str | None = None) -> Ch
     if isinstance(node, libyang.DLeaf):
         value = str(node.value())
     return Change(kind, node.path(), node.schema().schema_path(), value, old)
+
+
+# One list step of a libyang data path: name[key='value'] (or "value" when it holds a quote).
+_KEYED_STEP = re.compile(r"([A-Za-z_][\w.-]*)\[[A-Za-z_][\w.-]*=(?:'([^']*)'|\"([^\"]*)\")\]")
+
+
+def list_keys(path: str) -> dict[str, str]:
+    """The key value of every single-key list entry on a data path: {list name: key}."""
+    return {
+        m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _KEYED_STEP.finditer(path)
+    }

@@ -1,22 +1,28 @@
-"""validate -> plan -> apply -> persist.
+"""plan -> journal -> apply -> (the datastore persists and swaps) -> adopt -> publish.
 
-The datastore calls `CommitPipeline.apply` with the old and the new running tree. The pipeline
-turns their diff into a plan of operations by asking registered planners, runs the plan through
-its executor (which undoes finished steps in reverse when a step fails), and only then does the
-datastore persist and publish the new running content.
+The datastore hands `CommitPipeline.plan` the old and the new running tree. libyang's diff
+gives the typed changes; the registry turns them into what they affect; checks and planners
+read only those parts of the trees and return operations. `execute` runs them through the
+executor, which undoes finished steps in reverse when one fails. After the datastore has made
+the new running durable and swapped its snapshot, `adopt` lets planners keep their view of
+what is deployed, and `publish` tells observers, outside every lock.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import libyang
 
 from .changes import Change, diff
+from .registry import REGISTRY, Affected, Handler, UnmappedChange, classify
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +46,39 @@ class Operation:
 
 @dataclass
 class Plan:
+    """One commit's changes, what they affect, and its operations.
+
+    `old` and `new` are the two running trees; they belong to the datastore, and planners
+    only read them (by key) while the plan is being built. `context` holds what a planner
+    computed for this plan and adopts once the commit is durable.
+    """
+
     changes: list[Change]
     operations: list[Operation]
-    old_xml: str = ""
-    new_xml: str = ""
+    affected: Affected = field(default_factory=Affected)
+    old: libyang.DNode | None = field(default=None, repr=False)
+    new: libyang.DNode | None = field(default=None, repr=False)
+    context: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def describe(self) -> list[str]:
         return [op.describe() for op in self.operations]
 
+    def steps(self) -> list[Operation]:
+        return [op for op in self.operations if op.do is not None]
 
-# A planner gets the old and the new running content (canonical XML) and returns operations.
-Planner = Callable[[str, str], list[Operation]]
+
+class Planner(Protocol):
+    """Turns the affected parts of a commit into operations; pure until they are executed."""
+
+    def plan(self, plan: Plan) -> list[Operation]: ...
+
+    def adopt(self, plan: Plan) -> None:
+        """The plan was applied and its running is durable: it is now what is deployed."""
+
+
+# A check reads the plan's changes and raises PlanRefused; it runs in every data-plane mode.
+Check = Callable[[Plan], None]
+Observer = Callable[[Plan], None]
 
 
 def _batches(ops: list[Operation]) -> list[list[Operation]]:
@@ -92,9 +120,18 @@ def _run_batch(batch: list[Operation]) -> tuple[list[Operation], tuple | None]:
 class PlanRefused(Exception):
     """The new configuration cannot be deployed here; nothing was touched."""
 
-    def __init__(self, message: str, tag: str = "operation-failed") -> None:
+    def __init__(
+        self,
+        message: str,
+        tag: str = "operation-failed",
+        *,
+        path: str | None = None,
+        app_tag: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.tag = tag
+        self.path = path  # libyang data path of the offending node, for error-path
+        self.app_tag = app_tag
 
 
 class PlanFailed(Exception):
@@ -107,55 +144,79 @@ class PlanFailed(Exception):
         self.rollback_errors = rollback_errors
 
 
+# Fault injection for the crash tests: SIGKILL the agent after this many finished steps of
+# a commit ("persisted": after the new running is durable, before the journal is cleared).
+FAULT_KILL_AFTER = "NNFV_FAULT_KILL_AFTER_STEP"
+
+
+def kill_point(reached: str) -> None:
+    if os.environ.get(FAULT_KILL_AFTER) == reached:
+        log.warning("fault injection: killing the agent at commit point %s", reached)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class CommitPipeline:
-    def __init__(self) -> None:
+    def __init__(self, registry: dict[str, Handler] = REGISTRY) -> None:
+        self.registry = registry
         self.planners: list[Planner] = []
-        self.observers: list[Callable[[Plan], None]] = []
+        self.checks: list[Check] = []
+        self.observers: list[Observer] = []
         self.failure_observers: list[Callable[[Plan, str], None]] = []
 
     def register(self, planner: Planner) -> None:
         self.planners.append(planner)
 
+    def add_check(self, check: Check) -> None:
+        self.checks.append(check)
+
     def observe_failure(self, observer: Callable[[Plan, str], None]) -> None:
         """Call `observer` with the reason after a plan failed (and was undone)."""
         self.failure_observers.append(observer)
 
-    def observe(self, observer: Callable[[Plan], None]) -> None:
-        """Call `observer` after every plan that was applied (and before it is persisted)."""
+    def observe(self, observer: Observer) -> None:
+        """Call `observer` after every commit that is durable, outside every lock."""
         self.observers.append(observer)
 
-    def plan(
-        self, old: libyang.DNode | None, new: libyang.DNode | None, old_xml: str, new_xml: str
-    ) -> Plan:
+    def plan(self, old: libyang.DNode | None, new: libyang.DNode | None) -> Plan:
         changes = diff(old, new)
-        operations: list[Operation] = []
-        if changes:
-            for planner in self.planners:
-                operations.extend(planner(old_xml, new_xml))
-        return Plan(changes, operations, old_xml, new_xml)
+        plan = Plan(changes, [], old=old, new=new)
+        if not changes:
+            return plan
+        try:
+            plan.affected = classify(changes, self.registry)
+        except UnmappedChange as exc:
+            raise PlanRefused(str(exc)) from None
+        for check in self.checks:
+            check(plan)
+        for planner in self.planners:
+            plan.operations.extend(planner.plan(plan))
+        return plan
 
-    def execute(self, plan: Plan) -> None:
+    def execute(
+        self, plan: Plan, on_step: Callable[[int, str], None] = lambda index, step: None
+    ) -> list[Operation]:
+        """Run the plan's steps; on a failure undo the finished ones and raise PlanFailed.
+
+        Returns the finished steps, which `rollback` undoes if the commit fails later (when
+        its running cannot be made durable).
+        """
         done: list[Operation] = []
-        for batch in _batches([op for op in plan.operations if op.do is not None]):
+        kill_point("0")
+        for batch in _batches(plan.steps()):
             finished, failed = _run_batch(batch)
-            done.extend(finished)
+            for op in finished:
+                done.append(op)
+                on_step(len(done), op.describe())
+            kill_point(str(len(done)))
             if failed is not None:
                 op, exc = failed
-                failure = PlanFailed(op, exc, self._undo(done))
+                failure = PlanFailed(op, exc, self.rollback(done))
                 self._notify(self.failure_observers, plan, str(failure))
                 raise failure from exc
-        self._notify(self.observers, plan)
+        return done
 
-    @staticmethod
-    def _notify(observers: list, *args: object) -> None:
-        for observer in observers:
-            try:
-                observer(*args)
-            except Exception:  # an observer must never change the outcome of a commit
-                log.exception("commit observer failed")
-
-    @staticmethod
-    def _undo(done: list[Operation]) -> list[str]:
+    def rollback(self, done: list[Operation]) -> list[str]:
+        """Undo finished steps in reverse; return every undo that failed."""
         errors = []
         for op in reversed(done):
             if op.undo is None:
@@ -166,3 +227,21 @@ class CommitPipeline:
                 log.error("rollback of %s failed: %s", op.describe(), exc)
                 errors.append(f"{op.describe()}: {exc}")
         return errors
+
+    def failed(self, plan: Plan, reason: str) -> None:
+        self._notify(self.failure_observers, plan, reason)
+
+    def adopt(self, plan: Plan) -> None:
+        for planner in self.planners:
+            planner.adopt(plan)
+
+    def publish(self, plan: Plan) -> None:
+        self._notify(self.observers, plan)
+
+    @staticmethod
+    def _notify(observers: list, *args: object) -> None:
+        for observer in observers:
+            try:
+                observer(*args)
+            except Exception:  # an observer must never change the outcome of a commit
+                log.exception("commit observer failed")

@@ -1,27 +1,38 @@
-"""From two running configurations to an ordered plan of network and compute operations.
+"""From the affected graphs of a commit to an ordered plan of network and compute operations.
 
-Order (after FRR's northbound): deletions first (stopNF, deletePort, deleteNF), then creations
-(createNF, createPort), then one atomic nftables batch for every LSI and steering rule that
-changed (createLSI/deleteLSI/createTSRule/deleteTSRule), then startNF and updateNF. Each
+The registry says which graphs a commit touches; only those are read from the two trees and
+resolved. `GraphPlanner.current` is the resolved view of what is deployed (loaded once at
+start, then replaced by each durable commit), so unaffected graphs cost nothing.
+
+Order (make before break): what must be re-created under the same names breaks first
+(stopNF, deletePort, deleteNF); then createNF and createPort; startNF; one atomic nftables
+batch for every LSI and steering rule that changed (createLSI/deleteLSI/createTSRule/
+deleteTSRule); pause/resume; and only then are removed endpoints and NFs taken away. Each
 operation carries its undo, so the executor can roll a failed commit back for real.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from lxml import etree
+import libyang
 
 from ..drivers.compute.instance import NFInstance, Port
 from ..drivers.naming import Names
-from ..model.graph import NF, Endpoint, Graph, graphs_from_xml
+from ..model.graph import NF, Endpoint, Graph
 from ..model.template import Template
 from ..node.resolver import ResolveError, resolve
-from .pipeline import Operation, PlanRefused
+from .pipeline import Operation, Plan, PlanRefused
+from .protocols import ComputeDriver, NetworkDriver
+from .views import affected_graphs, graphs_in
 
-NODE_NS = "urn:nnfv:yang:nnfv-node"
+log = logging.getLogger(__name__)
+
+NODE_ALLOWED = "/nnfv-node:node/allowed-interface"
+TEMPLATES = "/nnfv-nnf-template:templates"
 
 
 class PlanError(PlanRefused):
@@ -41,17 +52,71 @@ class Member:
 
 
 class Deployment:
-    """The resolved view of a whole configuration: graphs and NF instances."""
+    """The resolved view of a configuration: its graphs and their NF instances.
 
-    def __init__(self, graphs: dict[str, Graph], members: dict[tuple[str, str], Member]) -> None:
+    `graphs` holds every configured graph, enabled or not; `members` only those of enabled
+    graphs. `unresolved` names the NFs that could not be resolved at start-up (they are
+    reported failed; everything else stays deployed).
+    """
+
+    def __init__(
+        self,
+        graphs: dict[str, Graph],
+        members: dict[tuple[str, str], Member],
+        unresolved: dict[tuple[str, str], str] | None = None,
+        by_key: dict[str, tuple[Member, ...]] | None = None,
+    ) -> None:
         self.graphs = graphs
         self.members = members
+        self.unresolved = unresolved or {}
+        if by_key is None:
+            by_key = {}
+            for m in members.values():
+                by_key[m.key] = (*by_key.get(m.key, ()), m)
+        self.by_key = by_key
 
-    def instances(self) -> dict[str, list[Member]]:
-        out: dict[str, list[Member]] = {}
-        for member in sorted(self.members.values(), key=lambda m: (m.graph, m.nf.id)):
-            out.setdefault(member.key, []).append(member)
-        return out
+    def enabled(self, names: Iterable[str] | None = None) -> dict[str, Graph]:
+        pick = (
+            self.graphs if names is None else {n: self.graphs[n] for n in names if n in self.graphs}
+        )
+        return {n: g for n, g in pick.items() if g.enabled}
+
+    def members_of(self, graph: str) -> list[Member]:
+        g = self.graphs.get(graph)
+        if g is None:
+            return []
+        return [m for nf in g.nfs if (m := self.members.get((graph, nf))) is not None]
+
+    def instances(self, keys: Iterable[str] | None = None) -> dict[str, list[Member]]:
+        """Members of each instance, sorted by graph and NF (a sharable one has several)."""
+        wanted = (
+            self.by_key if keys is None else {k: self.by_key[k] for k in keys if k in self.by_key}
+        )
+        return {k: sorted(ms, key=lambda m: (m.graph, m.nf.id)) for k, ms in sorted(wanted.items())}
+
+    def replaced(
+        self, graphs: dict[str, Graph | None], members: dict[tuple[str, str], Member]
+    ) -> Deployment:
+        """This deployment with some graphs replaced (None: removed); `members` are theirs."""
+        all_graphs = dict(self.graphs)
+        all_members = dict(self.members)
+        by_key = dict(self.by_key)
+        for name in graphs:
+            for m in self.members_of(name):
+                del all_members[(m.graph, m.nf.id)]
+                rest = tuple(x for x in by_key[m.key] if x is not m)
+                if rest:
+                    by_key[m.key] = rest
+                else:
+                    del by_key[m.key]
+            if graphs[name] is None:
+                all_graphs.pop(name, None)
+            else:
+                all_graphs[name] = graphs[name]
+        for m in members.values():
+            all_members[(m.graph, m.nf.id)] = m
+            by_key[m.key] = (*by_key.get(m.key, ()), m)
+        return Deployment(all_graphs, all_members, None, by_key)
 
 
 def instance_of(members: list[Member], graph: str | None = None) -> NFInstance:
@@ -69,6 +134,16 @@ def instance_of(members: list[Member], graph: str | None = None) -> NFInstance:
     )
 
 
+def subtree_xml(tree: libyang.DNode | None, path: str) -> str:
+    if tree is None:
+        return ""
+    node = tree.find_path(path)
+    if node is None:
+        return ""
+    # An implicit (default-only) container prints as nothing.
+    return node.print_mem("xml", with_siblings=False, pretty=False) or ""
+
+
 class Resolver:
     """Resolves NFs to templates and instance names; checks parameters and ports."""
 
@@ -80,19 +155,44 @@ class Resolver:
         readiness: Callable[[Template], str | None] = lambda t: None,
     ) -> None:
         self.names = names
-        self.templates = templates
+        self.templates = templates  # from the configured templates' XML
         self.deployed = deployed
         self.readiness = readiness
 
-    def deployment(self, xml: str, *, current: bool) -> Deployment:
-        graphs = {n: g for n, g in graphs_from_xml(xml).items() if g.enabled}
+    def members(
+        self,
+        graphs: Iterable[Graph],
+        templates_xml: Callable[[], str],
+        *,
+        current: bool,
+        failed: dict[tuple[str, str], str] | None = None,
+    ) -> dict[tuple[str, str], Member]:
+        """Members of the enabled `graphs`. With `failed`, an NF that cannot be resolved is
+        recorded there (start-up); without it, it refuses the plan."""
+        enabled = [g for g in graphs if g.enabled]
         # The catalog (which packs the shipped templates once) only when an NF needs it.
-        templates = self.templates(xml) if any(g.nfs for g in graphs.values()) else {}
-        members = {}
-        for graph in graphs.values():
+        templates = self.templates(templates_xml()) if any(g.nfs for g in enabled) else {}
+        out = {}
+        for graph in enabled:
             for nf in graph.nfs.values():
-                members[(graph.name, nf.id)] = self._member(graph.name, nf, templates, current)
-        return Deployment(graphs, members)
+                try:
+                    out[(graph.name, nf.id)] = self._member(graph.name, nf, templates, current)
+                except PlanError as exc:
+                    if failed is None:
+                        raise
+                    failed[(graph.name, nf.id)] = str(exc)
+        return out
+
+    def deployment(self, tree: libyang.DNode | None) -> Deployment:
+        """What `tree` deploys, by the templates its NFs run now (start-up)."""
+        graphs = graphs_in(tree)
+        failed: dict[tuple[str, str], str] = {}
+        members = self.members(
+            graphs.values(), lambda: subtree_xml(tree, TEMPLATES), current=True, failed=failed
+        )
+        for (graph, nf), why in sorted(failed.items()):
+            log.error("NF %s/%s cannot be deployed here: %s", graph, nf, why)
+        return Deployment(graphs, members, failed)
 
     def _member(self, graph: str, nf: NF, templates: dict[str, Template], current: bool) -> Member:
         key = self.names.nf_netns(graph, nf.id)
@@ -145,8 +245,8 @@ class GraphPlanner:
     def __init__(
         self,
         resolver: Resolver,
-        network,
-        compute,
+        network: NetworkDriver,
+        compute: ComputeDriver,
         endpoint_support: Callable[[Endpoint], str | None] = lambda e: None,
         admit: Callable[[list[Template]], None] = lambda templates: None,
     ) -> None:
@@ -155,29 +255,55 @@ class GraphPlanner:
         self.compute = compute
         self.endpoint_support = endpoint_support
         self.admit = admit  # raises PlanRefused (resource-denied) when the NFs do not fit
+        self.current = Deployment({}, {})
 
-    def __call__(self, old_xml: str, new_xml: str) -> list[Operation]:
-        old = self.resolver.deployment(old_xml, current=True)
-        new = self.resolver.deployment(new_xml, current=False)
-        self._check_endpoints(new, allowed_interfaces(new_xml))
+    def load(self, tree: libyang.DNode | None) -> Deployment:
+        """Start-up: resolve what the running tree deploys (the one full read)."""
+        self.current = self.resolver.deployment(tree)
+        return self.current
+
+    def adopt(self, plan: Plan) -> None:
+        new = plan.context.get("deployment")
+        if new is not None:
+            self.current = new
+
+    def plan(self, plan: Plan) -> list[Operation]:
+        graphs = affected_graphs(plan)
+        if not graphs:
+            return []
+        old = self.current
+        changed = {name: new for name, (_old, new) in graphs.items()}
+        members = self.resolver.members(
+            [g for g in changed.values() if g is not None],
+            lambda: subtree_xml(plan.new, TEMPLATES),
+            current=False,
+        )
+        new = old.replaced(changed, members)
+        plan.context["deployment"] = new
+        # Only the affected graphs, and every instance one of their NFs runs in (a sharable
+        # instance brings its members from other graphs along).
+        old_part, new_part = old.enabled(changed), new.enabled(changed)
+        keys = {m.key for n in changed for m in old.members_of(n)}
+        keys |= {m.key for m in members.values()}
+        self._check_endpoints(new_part, allowed_interfaces(plan.new))
         ops = Ops()
-        old_inst, new_inst = old.instances(), new.instances()
+        old_inst, new_inst = old.instances(keys), new.instances(keys)
         self.admit([m[0].template for k, m in new_inst.items() if k not in old_inst])
         restarted = self._instances(ops, old_inst, new_inst)
-        self._endpoints(ops, old, new)
-        self._steering(ops, old, new)
+        self._endpoints(ops, old_part, new_part, new)
+        self._steering(ops, old_part, new_part)
         for key in sorted(new_inst):
-            members = new_inst[key]
+            members_of_key = new_inst[key]
             fresh = key not in old_inst or key in restarted
             if fresh:
                 ops.add(
                     "start",
                     "startNF",
-                    _target(members),
-                    lambda m=members: self._start(m),
-                    lambda m=members: self.compute.stop(instance_of(m)),
+                    _target(members_of_key),
+                    lambda m=members_of_key: self._start(m),
+                    lambda m=members_of_key: self.compute.stop(instance_of(m)),
                 )
-            self._admin_state(ops, old_inst.get(key), members, fresh)
+            self._admin_state(ops, old_inst.get(key), members_of_key, fresh)
         if ops.settle:
             ports = list(ops.settle)
             ops.add(
@@ -335,8 +461,8 @@ class GraphPlanner:
 
     # ---- network ------------------------------------------------------------------------
 
-    def _check_endpoints(self, new: Deployment, allowed: set[str]) -> None:
-        for graph in new.graphs.values():
+    def _check_endpoints(self, graphs: dict[str, Graph], allowed: set[str]) -> None:
+        for graph in graphs.values():
             for ep in graph.endpoints.values():
                 if allowed and ep.interface and ep.interface not in allowed:
                     raise PlanError(
@@ -348,23 +474,27 @@ class GraphPlanner:
                 if why:
                     raise PlanError(f"graph {graph.name}, endpoint {ep.id}: {why}")
 
-    def _endpoints(self, ops: Ops, old: Deployment, new: Deployment) -> None:
+    def _endpoints(
+        self, ops: Ops, old: dict[str, Graph], new: dict[str, Graph], everything: Deployment
+    ) -> None:
         net = self.network
-        # Internal groups still joined by some graph keep their bridge.
-        kept = {
-            ep.group
-            for g in new.graphs.values()
-            for ep in g.endpoints.values()
-            if ep.kind == "internal"
-        }
-        for name in sorted(set(old.graphs) | set(new.graphs)):
-            before = old.graphs[name].endpoints if name in old.graphs else {}
-            after = new.graphs[name].endpoints if name in new.graphs else {}
+        kept: set[str | None] | None = None
+        for name in sorted(set(old) | set(new)):
+            before = old[name].endpoints if name in old else {}
+            after = new[name].endpoints if name in new else {}
             for eid in sorted(set(before) | set(after)):
                 b, a = before.get(eid), after.get(eid)
                 if b == a:
                     continue
                 target = f"{name}/endpoint:{eid}"
+                if b is not None and b.kind == "internal" and kept is None:
+                    # Internal groups still joined by some graph keep their bridge.
+                    kept = {
+                        ep.group
+                        for g in everything.enabled().values()
+                        for ep in g.endpoints.values()
+                        if ep.kind == "internal"
+                    }
                 if b is not None:
                     # Before the NF namespaces go: the kernel's clean-up of those holds the
                     # rtnl lock for a while, and every link deletion would queue behind it.
@@ -372,7 +502,9 @@ class GraphPlanner:
                         "break" if a is not None else "remove-endpoints",
                         "deletePort",
                         target,
-                        lambda e=b, g=name: net.delete_endpoint(g, e, e.group not in kept),
+                        lambda e=b, g=name, k=kept: net.delete_endpoint(
+                            g, e, e.group not in (k or ())
+                        ),
                         lambda e=b, g=name: net.create_endpoint(g, e),
                     )
                 if a is not None:
@@ -384,11 +516,11 @@ class GraphPlanner:
                         lambda e=a, g=name: net.delete_endpoint(g, e),
                     )
 
-    def _steering(self, ops: Ops, old: Deployment, new: Deployment) -> None:
+    def _steering(self, ops: Ops, old: dict[str, Graph], new: dict[str, Graph]) -> None:
         affected = {}
         covered = []
-        for name in sorted(set(old.graphs) | set(new.graphs)):
-            b, a = old.graphs.get(name), new.graphs.get(name)
+        for name in sorted(set(old) | set(new)):
+            b, a = old.get(name), new.get(name)
             if b is not None and a is not None and b.network_view() == a.network_view():
                 continue
             affected[name] = (b, a)
@@ -425,12 +557,11 @@ class GraphPlanner:
 _STEP = {"stopNF": "stop", "deletePort": "ports", "deleteNF": "delete"}
 
 
-def allowed_interfaces(xml: str) -> set[str]:
+def allowed_interfaces(tree: libyang.DNode | None) -> set[str]:
     """/node/allowed-interface of a configuration; empty means every interface."""
-    if "allowed-interface" not in xml:
+    if tree is None:
         return set()
-    root = etree.fromstring(f"<d>{xml}</d>".encode())
-    return {(el.text or "").strip() for el in root.iter(f"{{{NODE_NS}}}allowed-interface")}
+    return {str(n.value()) for n in tree.find_all(NODE_ALLOWED)}
 
 
 def _recreate(before: list[Member], after: list[Member]) -> bool:

@@ -41,7 +41,7 @@ class ConfirmedCommits:
         persist: str | None,
         persist_id: str | None,
     ) -> None:
-        with self.stores.lock:
+        with self.stores.writer():
             pending = self.pending
             if pending is not None:
                 self._check_may_confirm(pending, session_id, persist_id)
@@ -68,7 +68,7 @@ class ConfirmedCommits:
             self._arm(session_id, persist, rollback_xml, timeout or DEFAULT_TIMEOUT)
 
     def cancel(self, *, session_id: int, persist_id: str | None) -> None:
-        with self.stores.lock:
+        with self.stores.writer():
             pending = self.pending
             if pending is None:
                 raise RpcError(
@@ -78,7 +78,7 @@ class ConfirmedCommits:
             self._rollback(f"cancelled by session {session_id}")
 
     def session_ended(self, session_id: int) -> None:
-        with self.stores.lock:
+        with self.stores.writer(wait=None):
             pending = self.pending
             if pending and pending.persist is None and pending.session_id == session_id:
                 self._rollback(f"session {session_id} closed before confirming")
@@ -116,7 +116,7 @@ class ConfirmedCommits:
         timer.start()
 
     def _expire(self) -> None:
-        with self.stores.lock:
+        with self.stores.writer(wait=None):
             if self.pending is not None and threading.current_thread() is self.pending.timer:
                 self._rollback("confirm-timeout expired")
 

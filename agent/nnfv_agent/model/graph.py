@@ -204,3 +204,8 @@ def _rule(r: etree._Element) -> FlowRule:
         drop,
         rewrites,
     )
+
+
+def graph_from_xml(xml: str) -> Graph:
+    """One <graph> element (as libyang prints a single list entry)."""
+    return _graph(etree.fromstring(xml.encode()))

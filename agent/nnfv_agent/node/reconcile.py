@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..commit.planner import PlanError, instance_of
+from ..commit.planner import Deployment, instance_of
 from ..drivers.compute.native import ComputeError
 from ..drivers.network.links import LinkError, delete_netns, list_netns
 from ..drivers.network.native import NetworkError
@@ -26,22 +26,22 @@ class Reconciler:
     def __init__(self, dp: DataPlane) -> None:
         self.dp = dp
 
-    def run(self, running_xml: str) -> list[str]:
+    def run(self, wanted: Deployment) -> list[str]:
+        """Converge the kernel to `wanted` (what running deploys, as the planner resolved it).
+
+        An NF that could not be resolved is left as it is (reported failed), not removed.
+        """
         dp = self.dp
         actions: list[str] = []
-        try:
-            wanted = dp.resolver.deployment(running_xml, current=True)
-        except PlanError as exc:
-            log.error("running configuration cannot be deployed here: %s", exc)
-            wanted = dp.resolver.deployment("", current=True)
         instances = wanted.instances()
+        keep = {dp.names.nf_netns(graph, nf) for graph, nf in wanted.unresolved}
         prefix = f"nnfv-{dp.names.node_id}-"
         seen = (
             set(dp.compute.known_instances())
             | set(list_netns(prefix))
             | {c for c in dp.cgroups.list() if c.startswith(prefix)}
         )
-        for key in sorted(seen - set(instances)):
+        for key in sorted(seen - set(instances) - keep):
             self._remove_orphan(key)
             actions.append(f"removed orphan NF instance {key}")
 
@@ -66,7 +66,7 @@ class Reconciler:
             actions.append(f"redeployed NF instance {key}")
             self._redeploy(members)
 
-        for graph in wanted.graphs.values():
+        for graph in wanted.enabled().values():
             for ep in graph.endpoints.values():
                 device = dp.network.endpoint_device(graph.name, ep)
                 if ep.kind in ("vxlan", "internal"):
@@ -84,9 +84,9 @@ class Reconciler:
         stale = [
             t
             for t in dp.network.our_tables()
-            if t not in {dp.names.table(g) for g in wanted.graphs}
+            if t not in {dp.names.table(g) for g in wanted.enabled()}
         ]
-        batch_graphs = {g.name: g for g in wanted.graphs.values()}
+        batch_graphs = dict(wanted.enabled())
         batch = dp.network.steering_batch(batch_graphs)
         batch = render_batch(stale, []) + batch if stale else batch
         self._try(lambda: dp.network.apply_steering(batch))

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..commit.pipeline import Plan
-from ..commit.planner import PlanError
-from ..model.graph import SG, graphs_from_xml
+from ..commit.planner import Member
+from ..commit.views import affected_graphs
+from ..model.graph import SG
 
 if TYPE_CHECKING:
     from ..dataplane import DataPlane
@@ -25,21 +26,19 @@ class StatusReporter:
         self.last_change: dict[str, str] = {}
 
     def observe(self, plan: Plan) -> None:
-        old, new = graphs_from_xml(plan.old_xml), graphs_from_xml(plan.new_xml)
-        for name in set(old) | set(new):
-            if old.get(name) != new.get(name) or (
-                old.get(name) and old[name].network_view() != new[name].network_view()
-            ):
-                self.last_change[name] = _now()
+        now = _now()
+        for name, (old, new) in affected_graphs(plan).items():
+            if old != new or (old and new and old.network_view() != new.network_view()):
+                self.last_change[name] = now
+            if new is None:
+                self.last_change.pop(name, None)
 
-    def graphs_xml(self, running_xml: str) -> str:
-        graphs = graphs_from_xml(running_xml)
+    def graphs_xml(self) -> str:
+        """Status of every graph of the running configuration, as the planner deployed it."""
+        deployment = self.dp.planner.current
+        graphs = deployment.graphs
         if not graphs:
             return ""
-        try:
-            deployment = self.dp.resolver.deployment(running_xml, current=True)
-        except PlanError:
-            deployment = None
         counters = self.dp.network.nft.all_counters()
         root = etree.Element(f"{{{SG}}}graphs", nsmap={None: SG})
         for graph in graphs.values():
@@ -47,10 +46,11 @@ class StatusReporter:
             _leaf(g, "name", graph.name)
             states = []
             for nf in graph.nfs.values():
-                member = deployment.members.get((graph.name, nf.id)) if deployment else None
+                member = deployment.members.get((graph.name, nf.id))
                 n = _sub(g, "nf")
                 _leaf(n, "id", nf.id)
-                states.append(self._nf_status(_sub(n, "status"), graph.enabled, member))
+                why = deployment.unresolved.get((graph.name, nf.id))
+                states.append(self._nf_status(_sub(n, "status"), graph.enabled, member, why))
             table = counters.get(self.dp.names.table(graph.name), {})
             for rule in graph.rules.values():
                 c = table.get(self.dp.names.counter(rule.id))
@@ -72,7 +72,13 @@ class StatusReporter:
                 _leaf(status, "error", "; ".join(f.partition(":")[2].strip() for f in failed))
         return etree.tostring(root, encoding="unicode")
 
-    def _nf_status(self, st: etree._Element, enabled: bool, member) -> str:
+    def _nf_status(
+        self, st: etree._Element, enabled: bool, member: Member | None, unresolved: str | None
+    ) -> str:
+        if enabled and unresolved:
+            _leaf(st, "state", "failed")
+            _leaf(st, "last-error", unresolved)
+            return f"failed: {unresolved}"
         if not enabled or member is None:
             _leaf(st, "state", "stopped")
             return "stopped"
