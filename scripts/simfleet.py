@@ -123,7 +123,7 @@ class SimCpe:
         cfg.write_text("\n".join(lines) + "\n")
         return cfg
 
-    def start_agent(self, timeout: float = 30) -> None:
+    def start_agent(self, timeout: float = 30, env: dict[str, str] | None = None) -> None:
         d = Path(self.dir)
         port_file = d / "port"
         port_file.unlink(missing_ok=True)
@@ -142,6 +142,7 @@ class SimCpe:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         log.close()
         self.pid = proc.pid
