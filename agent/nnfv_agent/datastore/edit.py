@@ -8,6 +8,7 @@ so every value and constraint check stays in libyang.
 from __future__ import annotations
 
 import copy
+import threading
 
 from lxml import etree
 
@@ -37,13 +38,20 @@ class EditEngine:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.known_namespaces = set(schema.namespaces.values())
+        self._local = threading.local()
 
     def apply(self, target: etree._Element, config: etree._Element, default_op: str) -> None:
         """Mutate `target` (a <data> element holding top-level nodes) in place."""
-        for edit in config:
-            if not isinstance(edit.tag, str):
-                continue
-            self._walk(edit, target, self.schema.root, default_op, "")
+        # Per call (the engine is shared by sessions): list entries and leaf-list values of
+        # each parent by key, so that an edit of N entries costs N look-ups, not N scans.
+        self._local.index = {}
+        try:
+            for edit in config:
+                if not isinstance(edit.tag, str):
+                    continue
+                self._walk(edit, target, self.schema.root, default_op, "")
+        finally:
+            self._local.index = {}
 
     # ---- the walk -----------------------------------------------------------------------
 
@@ -81,7 +89,9 @@ class EditEngine:
                     ErrorType.APPLICATION,
                     **self._path(here),
                 )
-            tparent.append(self._clean_copy(edit))
+            new = self._clean_copy(edit)
+            tparent.append(new)
+            self._added(tparent, new, snode)
         elif op == "delete":
             if match is None:
                 raise RpcError(
@@ -91,9 +101,11 @@ class EditEngine:
                     **self._path(here),
                 )
             tparent.remove(match)
+            self._removed(tparent, match)
         elif op == "remove":
             if match is not None:
                 tparent.remove(match)
+                self._removed(tparent, match)
         elif op == "replace":
             new = self._clean_copy(edit)
             if match is not None:
@@ -101,6 +113,7 @@ class EditEngine:
                 tparent.remove(match)
             else:
                 tparent.append(new)
+            self._added(tparent, new, snode)
         elif op == "merge":
             self._merge(edit, tparent, snode, match, here)
         else:  # none
@@ -114,6 +127,7 @@ class EditEngine:
                     return
                 match = self._shell(edit, snode)
                 tparent.append(match)
+                self._added(tparent, match, snode)
             for sub in edit:
                 if isinstance(sub.tag, str):
                     self._walk(sub, match, snode, "none", here)
@@ -136,25 +150,30 @@ class EditEngine:
             return
         if snode.kind == "leaf-list":
             if match is None:
-                tparent.append(self._clean_copy(edit))
+                new = self._clean_copy(edit)
+                tparent.append(new)
+                self._added(tparent, new, snode)
             return
         if match is None:
             match = self._shell(edit, snode)
             tparent.append(match)
+            self._added(tparent, match, snode)
         for sub in edit:
             if isinstance(sub.tag, str):
                 self._walk(sub, match, snode, "merge", here)
 
     # ---- helpers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _clear_other_cases(tparent: etree._Element, sparent: SchemaNode, snode: SchemaNode) -> None:
+    def _clear_other_cases(
+        self, tparent: etree._Element, sparent: SchemaNode, snode: SchemaNode
+    ) -> None:
         """RFC 7950 7.9: creating a node of one case removes the nodes of the other cases."""
         for sibling in list(tparent):
             q = etree.QName(sibling)
             other = sparent.child(q.namespace, q.localname)
             if other is not None and other.excludes(snode):
                 tparent.remove(sibling)
+                self._removed(tparent, sibling)
 
     def _operation(self, edit: etree._Element, inherited: str, here: str) -> str:
         own = edit.get(OPERATION)
@@ -183,20 +202,35 @@ class EditEngine:
     def _find(
         self, tparent: etree._Element, edit: etree._Element, snode: SchemaNode
     ) -> etree._Element | None:
-        tag = edit.tag
+        if snode.kind in ("list", "leaf-list"):
+            return self._entries(tparent, edit.tag, snode).get(self._identity(edit, snode))
+        return next(tparent.iterchildren(edit.tag), None)
+
+    def _identity(self, el: etree._Element, snode: SchemaNode, required: bool = True) -> tuple:
         if snode.kind == "list":
-            want = self._keys(edit, snode)
+            return self._keys(el, snode, required)
+        return (canonical(el.text, snode),)
+
+    def _entries(
+        self, tparent: etree._Element, tag: str, snode: SchemaNode
+    ) -> dict[tuple, etree._Element]:
+        index = self._local.index
+        entries = index.get((tparent, tag))
+        if entries is None:
+            entries = {}
             for cand in tparent.iterchildren(tag):
-                if self._keys(cand, snode, required=False) == want:
-                    return cand
-            return None
-        if snode.kind == "leaf-list":
-            want_value = canonical(edit.text, snode)
-            for cand in tparent.iterchildren(tag):
-                if canonical(cand.text, snode) == want_value:
-                    return cand
-            return None
-        return next(tparent.iterchildren(tag), None)
+                entries.setdefault(self._identity(cand, snode, required=False), cand)
+            index[(tparent, tag)] = entries
+        return entries
+
+    def _added(self, tparent: etree._Element, el: etree._Element, snode: SchemaNode) -> None:
+        entries = self._local.index.get((tparent, el.tag))
+        if entries is not None and snode.kind in ("list", "leaf-list"):
+            entries[self._identity(el, snode, required=False)] = el
+
+    def _removed(self, tparent: etree._Element, el: etree._Element) -> None:
+        # Dropping the parent's index is simpler than keeping it, and removal is rare in bulk.
+        self._local.index.pop((tparent, el.tag), None)
 
     def _keys(self, el: etree._Element, snode: SchemaNode, required: bool = True) -> tuple:
         values = []
