@@ -50,11 +50,11 @@ class DataPlane:
         config: AgentConfig,
         state_dir: Path,
         publish: Publish,
-        running_tree: Callable[[], libyang.DNode | None],
+        running_tops: Callable[[], libyang.DNode | None],
     ) -> None:
         self.config = config
         self.publish = publish
-        self.running_tree = running_tree
+        self.running_tops = running_tops  # templates and /node of running, no graphs
         self.names = Names(config.effective_node_id)
         self.probe = KernelProbe()
         self.catalog = Catalog(state_dir / "cache")
@@ -100,7 +100,7 @@ class DataPlane:
 
     def _has_accelerator(self, kind_or_name: str) -> bool:
         declared = {(a.name, a.kind) for a in self.capabilities.accelerators}
-        tree = self.running_tree()
+        tree = self.running_tops()
         if tree is not None:
             for acc in tree.find_all("/nnfv-node:node/accelerator"):
                 declared.add(
@@ -130,7 +130,7 @@ class DataPlane:
 
     def templates(self) -> dict:
         """Shipped and configured templates, as running has them now."""
-        return self.catalog.all(subtree_xml(self.running_tree(), TEMPLATES))
+        return self.catalog.all(subtree_xml(self.running_tops(), TEMPLATES))
 
     def node_xml(self) -> str:
         return self.capabilities.xml(self.templates(), self.committed())

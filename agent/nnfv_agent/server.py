@@ -88,7 +88,7 @@ class Agent:
                 config,
                 self.state_dir,
                 self.events.publish,
-                lambda: self.stores.snapshot("running").tree,
+                lambda: self.stores.snapshot("running").tops_tree,
             )
             self.dataplane.register(self.pipeline)
         self.pipeline.observe(self._config_changed)

@@ -307,3 +307,31 @@ class EditEngine:
 
 def _quote(value: str) -> str:
     return f"'{value}'" if "'" not in value else f'"{value}"'
+
+
+_SG = "urn:nnfv:yang:nnfv-service-graph"
+
+
+def edited_graphs(config: etree._Element, default_operation: str) -> set[str] | None:
+    """The names of the graphs an edit can change, or None when it may change any of them.
+
+    Graph entries named by key under a merged /graphs touch only themselves; anything else
+    (replace as default operation, an operation on /graphs itself, an entry without its
+    key, an unknown element) is handled on the whole content, which also reports the errors.
+    """
+    if default_operation == "replace":
+        return None
+    names: set[str] = set()
+    for top in config:
+        if not isinstance(top.tag, str) or top.tag != qn(_SG, "graphs"):
+            continue
+        if top.get(OPERATION) not in (None, "merge", "none"):
+            return None
+        for entry in top:
+            if not isinstance(entry.tag, str):
+                continue
+            key = entry.find(qn(_SG, "name"))
+            if entry.tag != qn(_SG, "graph") or key is None or not (key.text or "").strip():
+                return None
+            names.add(key.text.strip())
+    return names

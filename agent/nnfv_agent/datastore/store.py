@@ -16,99 +16,28 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import libyang
-from _libyang import ffi, lib
 from lxml import etree
 
 from ..commit.journal import CutCommit, Journal
 from ..commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused, kill_point
 from ..netconf.errors import ErrorType, RpcError, RpcErrors
 from ..netconf.xml import parse as parse_xml
-from .edit import EditEngine
+from .edit import EditEngine, edited_graphs
 from .locks import LockTable
 from .persist import atomic_write, read_or_empty, remove
 from .schema import Schema
+from .snapshot import Snapshot, split
 
 log = logging.getLogger(__name__)
 
 DATASTORES = ("running", "candidate", "startup")
-WITH_DEFAULTS = {
-    None: 0,
-    "explicit": 0,
-    "report-all": lib.LYD_PRINT_WD_ALL,
-    "trim": lib.LYD_PRINT_WD_TRIM,
-    "report-all-tagged": lib.LYD_PRINT_WD_ALL_TAG,
-}
 # How long a second writer of running waits for the first before `in-use`.
 DEFAULT_COMMIT_WAIT = 10.0
-
-
-class Snapshot:
-    """One datastore's content, never changed once made. Owns its tree (freed with it)."""
-
-    __slots__ = ("schema", "tree", "xml")
-
-    def __init__(self, schema: Schema, xml: str = "", tree: libyang.DNode | None = None) -> None:
-        self.schema = schema
-        self.xml = xml
-        self.tree = tree
-
-    def __del__(self) -> None:
-        if self.tree is not None:
-            with self.schema.lock:
-                self.tree.free()
-            self.tree = None
-
-    def print(self, with_defaults: str | None) -> str:
-        flags = WITH_DEFAULTS[with_defaults]
-        if flags == 0 or (self.tree is None and with_defaults in ("trim", "explicit")):
-            return self.xml
-        if self.tree is None:
-            return _print_implicit(self.schema)
-        with self.schema.lock:
-            # Defaults are added to a copy: readers of this snapshot share its tree.
-            copy = self.tree.first_sibling().duplicate(with_siblings=True, recursive=True)
-            ptr = ffi.new("struct lyd_node **", copy.cdata)
-            lib.lyd_new_implicit_all(
-                ptr, self.schema.ctx.cdata, lib.LYD_IMPLICIT_NO_STATE, ffi.NULL
-            )
-            copy = libyang.DNode.new(self.schema.ctx, ptr[0])
-            try:
-                return _print(self.schema, copy, flags)
-            finally:
-                copy.free()
-
-
-def _print(schema: Schema, tree: libyang.DNode | None, flags: int = 0) -> str:
-    if tree is None:
-        return ""
-    buf = ffi.new("char **")
-    first = tree.first_sibling()
-    lib.lyd_print_mem(
-        buf, first.cdata, lib.LYD_XML, flags | lib.LYD_PRINT_WITHSIBLINGS | lib.LYD_PRINT_SHRINK
-    )
-    if buf[0] == ffi.NULL:
-        return ""
-    try:
-        return ffi.string(buf[0]).decode()
-    finally:
-        lib.free(buf[0])
-
-
-def _print_implicit(schema: Schema) -> str:
-    """The default-only content of an empty datastore (for report-all)."""
-    ptr = ffi.new("struct lyd_node **", ffi.NULL)
-    lib.lyd_new_implicit_all(ptr, schema.ctx.cdata, lib.LYD_IMPLICIT_NO_STATE, ffi.NULL)
-    if ptr[0] == ffi.NULL:
-        return ""
-    tree = libyang.DNode.new(schema.ctx, ptr[0])
-    try:
-        return _print(schema, tree, lib.LYD_PRINT_WD_ALL_TAG)
-    finally:
-        tree.free()
 
 
 class Datastores:
@@ -190,7 +119,7 @@ class Datastores:
             tree = self.schema.parse(xml, validate=True)
         except RpcErrors as exc:
             raise RuntimeError(f"{self.state_dir / origin} is not valid: {exc}") from None
-        return Snapshot(self.schema, _print(self.schema, tree), tree)
+        return Snapshot.from_tree(self.schema, tree, touched=frozenset())
 
     # ---- reading (no lock: snapshots are immutable) -------------------------------------
 
@@ -241,19 +170,39 @@ class Datastores:
     ) -> None:
         self._check_target(target, ("running", "candidate"), session_id)
         with self._writing(target):
-            base = self._as_element(
-                "" if default_operation == "replace" else self.contents[target].xml
-            )
+            current = self.contents[target]
+            names = None if test_option == "test-only" else edited_graphs(config, default_operation)
+            if names is not None:
+                edited = self._edited_graphs(current, config, names, default_operation)
+                self._store(target, edited, session_id)
+                return
+            base = self._as_element("" if default_operation == "replace" else current.xml)
             self.engine.apply(
                 base, config, "merge" if default_operation == "replace" else default_operation
             )
-            new_xml = "".join(etree.tostring(el, encoding="unicode") for el in base)
             full = target == "running" or test_option == "test-only"
-            tree = self.schema.parse(new_xml, validate=full)
+            tree = self.schema.parse(_serialize(base), validate=full)
+            snapshot = Snapshot.from_tree(self.schema, tree, valid=full, touched=None)
             if test_option == "test-only":
-                _free(self.schema, tree)
                 return
-            self._store(target, tree, session_id)
+            self._store(target, snapshot, session_id)
+
+    def _edited_graphs(
+        self, current: Snapshot, config: etree._Element, names: set[str], default_operation: str
+    ) -> Snapshot:
+        """The edit applied to the named graphs and the tops only: its cost is the edit's."""
+        base = self._as_element(current.partial_xml(names))
+        self.engine.apply(base, config, default_operation)
+        xml = _serialize(base)
+        tree = self.schema.parse(xml, validate=False) if xml else None
+        try:
+            graphs, tops = split(tree)
+        finally:
+            _free(self.schema, tree)
+        touched = None if current.touched is None else current.touched | names
+        return current.replaced(
+            {n: graphs.get(n) for n in names}, tops, valid=False, touched=touched
+        )
 
     def copy(self, source: str | etree._Element, target: str, *, session_id: int) -> None:
         self._check_target(target, DATASTORES, session_id)
@@ -273,8 +222,10 @@ class Datastores:
                     for el in source
                     if isinstance(el.tag, str)
                 )
-            tree = self.schema.parse(xml, validate=target != "candidate") if xml else None
-            self._store(target, tree, session_id)
+            valid = target != "candidate"
+            tree = self.schema.parse(xml, validate=valid) if xml else None
+            snapshot = Snapshot.from_tree(self.schema, tree, valid=valid, touched=None)
+            self._store(target, snapshot, session_id)
 
     def delete(self, target: str, *, session_id: int) -> None:
         if target == "running":
@@ -285,7 +236,7 @@ class Datastores:
             )
         self._check_target(target, ("candidate", "startup"), session_id)
         with self._edit_lock:
-            self._store(target, None, session_id)
+            self._store(target, Snapshot(self.schema, touched=None), session_id)
 
     def discard_changes(self) -> None:
         with self._edit_lock:
@@ -298,9 +249,9 @@ class Datastores:
         else:
             base = self._as_element("")
             self.engine.apply(base, source, "merge")
-            xml = "".join(etree.tostring(el, encoding="unicode") for el in base)
+            xml = _serialize(base)
         tree = self.schema.parse(xml, validate=True) if xml else None
-        candidate = Snapshot(self.schema, xml, tree)
+        candidate = Snapshot.from_tree(self.schema, tree)
         running = self.contents["running"]
         try:
             plan = self.pipeline.plan(running.tree, candidate.tree)
@@ -315,14 +266,13 @@ class Datastores:
             self.locks.check_writable("running", session_id)
             self.locks.check_writable("candidate", session_id)
             candidate = self.contents["candidate"]
-            tree = self.schema.parse(candidate.xml, validate=True) if candidate.xml else None
-            return self._commit_tree(tree, from_candidate=candidate)
+            return self._commit(candidate, from_candidate=candidate)
 
     def restore_running(self, xml: str) -> Plan:
         """Put an earlier running content back (confirmed-commit rollback)."""
         with self.writer(wait=None):
             tree = self.schema.parse(xml, validate=True) if xml else None
-            plan = self._commit_tree(tree)
+            plan = self._commit(Snapshot.from_tree(self.schema, tree, touched=None))
             with self._edit_lock:
                 self._sync_candidate()
             return plan
@@ -374,12 +324,11 @@ class Datastores:
     def _as_element(self, xml: str) -> etree._Element:
         return parse_xml(f"<data>{xml}</data>")
 
-    def _store(self, target: str, tree: libyang.DNode | None, session_id: int) -> None:
+    def _store(self, target: str, snapshot: Snapshot, session_id: int) -> None:
         if target == "running":
             self.locks.check_writable("running", session_id)
-            self._commit_tree(tree)
+            self._commit(snapshot)
             return
-        snapshot = Snapshot(self.schema, _print(self.schema, tree), tree)
         if target == "startup":
             atomic_write(self._file("startup"), snapshot.xml)
         self.contents[target] = snapshot
@@ -397,19 +346,18 @@ class Datastores:
             app_tag=exc.app_tag,
         )
 
-    def _commit_tree(
-        self, tree: libyang.DNode | None, from_candidate: Snapshot | None = None
-    ) -> Plan:
+    def _commit(self, target: Snapshot, from_candidate: Snapshot | None = None) -> Plan:
         """The commit transaction. The caller is the writer (holds `writer()`)."""
         old = self.contents["running"]
-        new = Snapshot(self.schema, _print(self.schema, tree), tree)
+        step = self._validated(old, target)
+        new, changed = step.running, step.changed
         try:
-            plan = self.pipeline.plan(old.tree, new.tree)
+            plan = self.pipeline.plan(step.old_tree, step.new_tree)
         except PlanRefused as exc:
             raise self._refusal(exc, "commit refused") from exc
-        plan.context["snapshots"] = (old, new)
+        plan.context["snapshots"] = (old, new, target, *step.owners)
         if not plan.changes and new.xml == old.xml:
-            self._swap(new, from_candidate)
+            self._swap(new, from_candidate, changed)
             return plan
         self.journal.begin(previous_xml=old.xml, target_xml=new.xml, steps=plan.describe())
         try:
@@ -432,13 +380,40 @@ class Datastores:
                 message += "; but undoing failed for: " + "; ".join(errors)
             raise RpcError("operation-failed", message, ErrorType.APPLICATION) from exc
         kill_point("persisted")
-        self._swap(new, from_candidate)
+        self._swap(new, from_candidate, changed)
         self.journal.clear()
         self.pipeline.adopt(plan)
         self._unpublished.append(plan)
         return plan
 
-    def _swap(self, running: Snapshot, from_candidate: Snapshot | None) -> None:
+    def _validated(self, old: Snapshot, target: Snapshot) -> _Validated:
+        """The new running (validated) and the two trees to diff and plan with.
+
+        When `target` says which graphs it changed and the other top-level nodes are
+        unchanged, only those graphs are parsed, validated and diffed: the two trees hold the
+        tops and the changed graphs. Otherwise the whole content is (`changed` is None).
+        """
+        if target.touched is not None and target.tops == old.tops:
+            changed = frozenset(
+                n for n in target.touched if old.graphs.get(n) != target.graphs.get(n)
+            )
+            old_part = self._parse_part(old, changed)
+            new_part = self._parse_part(target, changed)
+            graphs, _tops = split(new_part.tree)
+            new = old.replaced({n: graphs.get(n) for n in changed}, old.tops, touched=frozenset())
+            return _Validated(new, old_part.tree, new_part.tree, changed, (old_part, new_part))
+        tree = self.schema.parse(target.xml, validate=True) if target.xml else None
+        new = Snapshot.from_tree(self.schema, tree, touched=frozenset())
+        return _Validated(new, old.tree, new.tree, None, ())
+
+    def _parse_part(self, snapshot: Snapshot, names: frozenset[str]) -> Snapshot:
+        xml = snapshot.partial_xml(names)
+        tree = self.schema.parse(xml, validate=True) if xml else None
+        return Snapshot.from_tree(self.schema, tree)
+
+    def _swap(
+        self, running: Snapshot, from_candidate: Snapshot | None, changed: frozenset[str] | None
+    ) -> None:
         with self._edit_lock:
             self.contents["running"] = running
             candidate = self.contents["candidate"]
@@ -448,11 +423,31 @@ class Datastores:
             elif not self.candidate_dirty:
                 self._sync_candidate()
             else:
+                # Running moved under a dirty candidate: the graphs it changed now differ too.
+                touched = (
+                    None
+                    if candidate.touched is None or changed is None
+                    else candidate.touched | changed
+                )
+                self.contents["candidate"] = candidate.with_touched(touched)
                 self.candidate_dirty = candidate.xml != running.xml
 
     def _sync_candidate(self) -> None:
         self.contents["candidate"] = self.contents["running"]
         self.candidate_dirty = False
+
+
+@dataclass(frozen=True)
+class _Validated:
+    running: Snapshot
+    old_tree: libyang.DNode | None
+    new_tree: libyang.DNode | None
+    changed: frozenset[str] | None
+    owners: tuple[Snapshot, ...]  # keep the partial trees alive as long as the plan
+
+
+def _serialize(data: etree._Element) -> str:
+    return "".join(etree.tostring(el, encoding="unicode") for el in data)
 
 
 def _free(schema: Schema, tree: libyang.DNode | None) -> None:

@@ -78,8 +78,12 @@ class NativeCompute:
         text = read_or_empty(self._state_file(key))
         return NFState(**json.loads(text)) if text else None
 
-    def save_state(self, state: NFState) -> None:
-        atomic_write(self._state_file(state.key), json.dumps(asdict(state), indent=1))
+    def save_state(self, state: NFState, *, durable: bool = True) -> None:
+        # Not durable on the start path: after a crash the reconciler rebuilds an NF from
+        # running and its template, so a lost or stale state file costs a restart, not data.
+        atomic_write(
+            self._state_file(state.key), json.dumps(asdict(state), indent=1), durable=durable
+        )
 
     def deployed_template(self, key: str) -> Template | None:
         state = self.load_state(key)
@@ -128,7 +132,9 @@ class NativeCompute:
             graphs=list(inst.graphs),
             descriptor=template_to_dict(tpl),
         )
-        self.save_state(state)  # first, so that a crash from here on leaves a trace to clean
+        # First, so that a crash from here on leaves a trace to clean (the namespace and
+        # cgroup carry the instance's name too, so the reconciler finds them without it).
+        self.save_state(state, durable=False)
         try:
             create_netns(inst.netns)
             self.workdir(inst.key).mkdir(parents=True, exist_ok=True)
@@ -159,7 +165,7 @@ class NativeCompute:
         state.last_error = None
         state.params = inst.param_dict
         state.start_time = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        self.save_state(state)
+        self.save_state(state, durable=False)
         self.on_state(inst.graph, inst.nf, "started", None)
 
     def stop(self, inst: NFInstance) -> None:
@@ -305,7 +311,7 @@ class NativeCompute:
         monitor and at start-up reconciliation.
         """
         try:
-            present = port_states(inst.netns)
+            present = port_states(inst.netns, [p.ifname for p in inst.ports])
         except LinkError as exc:
             raise ScriptError(f"NF {inst.nf}: cannot inspect its namespace: {exc}") from None
         for port in inst.ports:

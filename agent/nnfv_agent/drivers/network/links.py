@@ -203,8 +203,8 @@ def create_netns(name: str) -> None:
         raise LinkError(f"network namespace {name} already exists")
     try:
         nsutil.create(name)
-        with nsutil.entered(name), netlink.IPRoute() as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        with nsutil.entered(name):
+            nsutil.set_up("lo")
     except OSError as exc:
         raise LinkError(f"cannot create network namespace {name}: {exc}") from None
 
@@ -216,13 +216,12 @@ def delete_netns(name: str) -> None:
         raise LinkError(f"cannot delete network namespace {name}: {exc}") from None
 
 
-def port_states(netns_name: str) -> dict[str, bool]:
-    """Interface name -> administratively up, inside namespace `netns_name`."""
+def port_states(netns_name: str, names: list[str]) -> dict[str, bool]:
+    """Of the interfaces `names` inside namespace `netns_name`: name -> administratively up
+    (absent when missing)."""
     try:
-        with nsutil.entered(netns_name), netlink.IPRoute() as ipr:
-            return {
-                link.get_attr("IFLA_IFNAME"): bool(link["flags"] & 1) for link in ipr.get_links()
-            }
+        with nsutil.entered(netns_name):
+            return nsutil.interfaces_up(names)
     except OSError as exc:
         raise LinkError(f"namespace {netns_name}: {exc}") from None
 

@@ -139,7 +139,12 @@ class NativeNetwork:
 
     def steering_batch(self, graphs: dict[str, Graph | None]) -> str:
         """One nft batch that gives each graph in `graphs` its new LSI table (None: none)."""
-        counters = self.nft.all_counters()
+        rendered = [self.names.table(name) for name, g in graphs.items() if g is not None]
+        # A few tables: read just theirs; many (a fleet-wide redeploy): one dump is cheaper.
+        if len(rendered) <= 4:
+            counters = {t: self.nft.table_counters(t) for t in rendered}
+        else:
+            counters = self.nft.all_counters()
         tables = [
             render_table(graph, self.devices(graph), counters.get(self.names.table(name), {}))
             for name, graph in graphs.items()

@@ -168,7 +168,10 @@ class Nft:
 
     def all_counters(self) -> dict[str, dict[str, Counter]]:
         """Named counters of every netdev table: {table: {counter: Counter}}."""
-        out = self.run(["nft", "-j", "list", "counters", "netdev"], None)
+        return self._parse_counters(self.run(["nft", "-j", "list", "counters", "netdev"], None))
+
+    @staticmethod
+    def _parse_counters(out: str) -> dict[str, dict[str, Counter]]:
         result: dict[str, dict[str, Counter]] = {}
         for item in json.loads(out or "{}").get("nftables", []):
             c = item.get("counter")
@@ -177,6 +180,14 @@ class Nft:
                     c.get("packets", 0), c.get("bytes", 0)
                 )
         return result
+
+    def table_counters(self, table: str) -> dict[str, Counter]:
+        """Named counters of one netdev table; none if the table does not exist yet."""
+        try:
+            out = self.run(["nft", "-j", "list", "counters", "table", "netdev", table], None)
+        except SteeringError:
+            return {}
+        return self._parse_counters(out).get(table, {})
 
     def tables(self) -> list[str]:
         out = self.run(["nft", "-j", "list", "tables", "netdev"], None)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
+import socket
+import struct
 from collections.abc import Iterator
 
 CLONE_NEWNET = 0x40000000
@@ -162,3 +165,38 @@ def entered(name: str) -> Iterator[None]:
                 _check(_libc.setns(home, CLONE_NEWNET), "return to the agent's namespace")
     finally:
         os.close(ns_fd)
+
+
+# struct ifreq: a 16-byte name, then the flags (a short) in a 24-byte union.
+_IFREQ = struct.Struct("16sH22x")
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+
+def _ifreq(sock: socket.socket, request: int, name: str, flags: int = 0) -> int:
+    reply = fcntl.ioctl(sock.fileno(), request, _IFREQ.pack(name.encode(), flags))
+    return _IFREQ.unpack(reply)[1]
+
+
+def interfaces_up(names: list[str]) -> dict[str, bool]:
+    """Which of `names` exist in this thread's namespace, and whether each is up.
+
+    An ioctl on a socket of the namespace: no netlink client to set up for a few flags.
+    """
+    out = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        for name in names:
+            try:
+                out[name] = bool(_ifreq(sock, _SIOCGIFFLAGS, name) & _IFF_UP)
+            except OSError as exc:
+                if exc.errno != errno.ENODEV:
+                    raise
+    return out
+
+
+def set_up(name: str) -> None:
+    """Bring interface `name` of this thread's namespace up."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        flags = _ifreq(sock, _SIOCGIFFLAGS, name)
+        _ifreq(sock, _SIOCSIFFLAGS, name, flags | _IFF_UP)
