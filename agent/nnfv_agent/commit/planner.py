@@ -479,6 +479,7 @@ class GraphPlanner:
     ) -> None:
         net = self.network
         kept: set[str | None] | None = None
+        removed: list[tuple[str, Endpoint]] = []
         for name in sorted(set(old) | set(new)):
             before = old[name].endpoints if name in old else {}
             after = new[name].endpoints if name in new else {}
@@ -495,11 +496,13 @@ class GraphPlanner:
                         for ep in g.endpoints.values()
                         if ep.kind == "internal"
                     }
-                if b is not None:
-                    # Before the NF namespaces go: the kernel's clean-up of those holds the
-                    # rtnl lock for a while, and every link deletion would queue behind it.
+                if b is not None and a is None:
+                    # Removed for good: deleted together, in one kernel batch, below.
+                    ops.add("remove-endpoints", "deletePort", target)
+                    removed.append((name, b))
+                elif b is not None:
                     ops.add(
-                        "break" if a is not None else "remove-endpoints",
+                        "break",
                         "deletePort",
                         target,
                         lambda e=b, g=name, k=kept: net.delete_endpoint(
@@ -515,6 +518,21 @@ class GraphPlanner:
                         lambda e=a, g=name: net.create_endpoint(g, e),
                         lambda e=a, g=name: net.delete_endpoint(g, e),
                     )
+        if removed:
+            batch = [(g, e, e.group not in (kept or ())) for g, e in removed]
+            # Before the NF namespaces go: the kernel's clean-up of those holds the rtnl
+            # lock for a while, and link deletions would queue behind it.
+            ops.add(
+                "remove-endpoints",
+                "deletePorts",
+                f"{len(batch)} endpoint port(s) of removed graphs in one kernel batch",
+                lambda: net.delete_endpoints(batch),
+                lambda: self._create_endpoints(batch),
+            )
+
+    def _create_endpoints(self, batch: list[tuple[str, Endpoint, bool]]) -> None:
+        for graph, ep, _last in batch:
+            self.network.create_endpoint(graph, ep)
 
     def _steering(self, ops: Ops, old: dict[str, Graph], new: dict[str, Graph]) -> None:
         affected = {}

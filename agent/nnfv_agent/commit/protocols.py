@@ -26,6 +26,9 @@ class NetworkDriver(Protocol):
 
     def delete_endpoint(self, graph: str, ep: Endpoint, last: bool | None = None) -> None: ...
 
+    def delete_endpoints(self, endpoints: list[tuple[str, Endpoint, bool]]) -> None:
+        """Several endpoints (graph, endpoint, last of its internal group) in one batch."""
+
     def steering_batch(self, graphs: dict[str, Graph | None]) -> str:
         """One atomic batch giving each graph its LSI table (None: delete it)."""
 

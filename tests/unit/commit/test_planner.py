@@ -64,6 +64,9 @@ class RecordingNetwork:
     def delete_endpoint(self, graph, ep, last=None):
         self.calls.append(("deleteEndpoint", f"{graph}/{ep.id}"))
 
+    def delete_endpoints(self, endpoints):
+        self.calls.append(("deleteEndpoints", tuple(f"{g}/{e.id}" for g, e, _ in endpoints)))
+
     def steering_batch(self, graphs):
         return ";".join(
             f"{name}:{'-' if g is None else ','.join(sorted(g.rules))}"
@@ -229,8 +232,9 @@ def test_changing_one_graph_never_reads_or_plans_the_others(rig):
 def test_removing_a_graph_switches_steering_before_stopping_and_deleting_its_nf(rig):
     rig.commit(graph("g1", nf("a", "fw")), graph("g2", nf("a", "fw")))
     calls = rig.commit(graph("g2", nf("a", "fw")))
-    assert kinds(calls) == ["steer", "deleteEndpoint", "stopNF", "deleteNF", "settlePorts"]
+    assert kinds(calls) == ["steer", "deleteEndpoints", "stopNF", "deleteNF", "settlePorts"]
     assert calls[0] == ("steer", "g1:-")
+    assert calls[1] == ("deleteEndpoints", ("g1/lan",))
 
 
 def test_parameter_change_with_update_script_updates_in_place(rig):
@@ -363,3 +367,11 @@ def test_every_operation_kind_of_the_paper_appears_in_some_plan(rig):
         "deleteTSRule",
         "applySteering",
     } <= seen
+
+
+def test_removing_many_graphs_deletes_all_their_endpoints_in_one_batch(rig):
+    rig.commit(*(graph(f"g{i}", nf("a", "fw")) for i in range(5)))
+    calls = rig.commit(graph("g4", nf("a", "fw")))
+    batches = [c for c in calls if c[0] == "deleteEndpoints"]
+    assert batches == [("deleteEndpoints", tuple(f"g{i}/lan" for i in range(4)))]
+    assert not [c for c in calls if c[0] == "deleteEndpoint"]

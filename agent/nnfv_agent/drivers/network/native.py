@@ -135,6 +135,21 @@ class NativeNetwork:
         except LinkError as exc:
             raise NetworkError(f"endpoint {ep.id}: {exc}") from None
 
+    def delete_endpoints(self, endpoints: list[tuple[str, Endpoint, bool]]) -> None:
+        """Remove many endpoints' devices in one kernel batch: (graph, endpoint, last)."""
+        devices = []
+        for graph, ep, last in endpoints:
+            if ep.kind == "vxlan":
+                devices.append(self.names.vxlan(graph, ep.id))
+            elif ep.kind == "internal":
+                devices.append(self.names.internal_port(graph, ep.group or ""))
+                if last:
+                    devices.append(self.names.internal_bridge(ep.group or ""))
+        try:
+            self.links.delete_many(sorted(set(devices)))
+        except LinkError as exc:
+            raise NetworkError(f"endpoints of removed graphs: {exc}") from None
+
     # ---- steering -----------------------------------------------------------------------
 
     def steering_batch(self, graphs: dict[str, Graph | None]) -> str:
