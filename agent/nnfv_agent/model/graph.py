@@ -1,4 +1,4 @@
-"""Service graphs as immutable Python values, read from the canonical config XML."""
+"""Service graphs as immutable Python values, read from one graph's canonical config XML."""
 
 from __future__ import annotations
 
@@ -46,15 +46,6 @@ class NF:
     @property
     def param_dict(self) -> dict[str, str]:
         return dict(self.params)
-
-    def same_instance(self, other: NF) -> bool:
-        """True when only parameters differ, so an update (not a re-creation) suffices."""
-        return (self.functional_type, self.template, self.flavour, self.ports) == (
-            other.functional_type,
-            other.template,
-            other.flavour,
-            other.ports,
-        )
 
 
 @dataclass(frozen=True)
@@ -117,13 +108,6 @@ class Graph:
             tuple(sorted((n.id, n.ports) for n in self.nfs.values())),
             self.enabled,
         )
-
-
-def graphs_from_xml(xml: str) -> dict[str, Graph]:
-    if not xml.strip():
-        return {}
-    root = etree.fromstring(f"<data>{xml}</data>".encode())
-    return {g.name: g for g in (_graph(el) for el in root.iter(_S + "graph"))}
 
 
 def _t(el: etree._Element, name: str) -> str | None:
