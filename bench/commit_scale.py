@@ -50,7 +50,7 @@ from simfleet import PASSWORD, USER, SimCpe  # noqa: E402
 SG = "urn:nnfv:yang:nnfv-service-graph"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 TIMEOUT = 1200  # seconds per RPC: today's teardown of 100 graphs takes ~20 s, edits ~10 s
-BATCH = 10  # graphs per set-up commit (not timed)
+BATCH = {"native": 10, "config-only": 100}  # graphs per set-up commit (not timed)
 
 # The one-graph changes, each an edit-config of g0 only; "remove" undoes "add".
 EXTRA_RULE = rule("bench-x", 20, "endpoint:a", ["nf:br:in"], match="<ether-type>2048</ether-type>")
@@ -77,10 +77,10 @@ def timed_commit(c: NetconfClient, config: str) -> float:
     return ms_since(t0)
 
 
-def load_graphs(c: NetconfClient, start: int, stop: int, *, interfaces: bool) -> None:
-    """Graphs g<start>..g<stop-1>, BATCH per commit (not timed)."""
-    for first in range(start, stop, BATCH):
-        last = min(stop, first + BATCH)
+def load_graphs(c: NetconfClient, start: int, stop: int, *, interfaces: bool, batch: int) -> None:
+    """Graphs g<start>..g<stop-1>, `batch` per commit (not timed)."""
+    for first in range(start, stop, batch):
+        last = min(stop, first + batch)
         body = "".join(small_graph(i, interfaces=interfaces) for i in range(first, last))
         c.edit_config(graphs_config(body))
         c.commit()
@@ -111,7 +111,7 @@ def bench_native(sizes: list[int], reps: int) -> tuple[dict[int, dict[str, float
         with NetconfClient("127.0.0.1", cpe.port, USER, password=PASSWORD, timeout=TIMEOUT) as c:
             loaded = 0
             for size in sizes:
-                load_graphs(c, loaded, size, interfaces=False)
+                load_graphs(c, loaded, size, interfaces=False, batch=BATCH["native"])
                 loaded = size
                 by_size[size] = one_graph_changes(c, reps)
                 progress(f"native, {size} deployed graphs: {fmt_row(by_size[size])}")
@@ -135,7 +135,13 @@ def bench_config_only(sizes: list[int], reps: int) -> dict[str, dict[int, dict[s
         ):
             loaded = 0
             for size in sizes:
-                load_graphs(c, loaded, size, interfaces=endpoints == "interface")
+                load_graphs(
+                    c,
+                    loaded,
+                    size,
+                    interfaces=endpoints == "interface",
+                    batch=BATCH["config-only"],
+                )
                 loaded = size
                 out[endpoints][size] = one_graph_changes(c, reps)
                 row = fmt_row(out[endpoints][size])
