@@ -3,8 +3,10 @@
 A native agent manages a simulated CPE (namespaces made by this run, removed at the end). A
 template `slowstart` is registered whose start script sleeps --sleep seconds (default 5).
 Session A commits, --commits times, a change that removes the previous `slow<k-1>` graph and
-adds `slow<k>` (one NF of that template); meanwhile session B sends get-config back to back.
-The same reads are first made on the idle agent (same running configuration).
+adds `slow<k>` (one NF of that template). The start script first touches a marker file; from
+the moment it appears until A has the commit's reply, session B sends get-config back to back,
+so every read is made while the commit is surely in progress. The same reads are first made
+on the idle agent (same running configuration).
 
 Printed: get-config p50/p99/max from B, idle and during the commits, and the content check of
 every reply B got to a request sent during a commit:
@@ -94,6 +96,7 @@ class CommitRun:
     sent: float = 0.0
     done: float = 0.0
     error: BaseException | None = None
+    script: float = 0.0  # when B saw the start script's marker
     started: threading.Event = field(default_factory=threading.Event)
 
 
@@ -109,7 +112,13 @@ def commit_in_thread(a: NetconfClient, run: CommitRun) -> None:
         run.started.set()
 
 
-def read_until_done(b: NetconfClient, worker: threading.Thread, max_reads: int) -> list[Read]:
+def read_until_done(
+    b: NetconfClient, worker: threading.Thread, marker: Path, run: CommitRun, max_reads: int
+) -> list[Read]:
+    """get-config back to back from when the start script runs until the commit is answered."""
+    while worker.is_alive() and not marker.exists():
+        time.sleep(0.001)
+    run.script = time.monotonic()
     reads = []
     while worker.is_alive() and len(reads) < max_reads:
         sent = time.monotonic()
@@ -159,9 +168,8 @@ def main() -> int:
             NetconfClient("127.0.0.1", cpe.port, USER, password=PASSWORD, timeout=timeout) as a,
             NetconfClient("127.0.0.1", cpe.port, USER, password=PASSWORD, timeout=timeout) as b,
         ):
-            tpl = template_xml(
-                base, "slowstart", {"start": f"sleep {args.sleep:g}", "stop": "true"}
-            )
+            start = f'touch "{base}/$NNFV_GRAPH"\nsleep {args.sleep:g}'
+            tpl = template_xml(base, "slowstart", {"start": start, "stop": "true"})
             others = [small_graph(i) for i in range(args.graphs)]
             a.edit_config(tpl + graphs_config(*others, slow_graph(0)))
             a.commit()  # the first slow commit, not measured: running now has slow0
@@ -184,7 +192,7 @@ def main() -> int:
                 worker = threading.Thread(target=commit_in_thread, args=(a, run))
                 worker.start()
                 run.started.wait()
-                reads = read_until_done(b, worker, args.max_reads)
+                reads = read_until_done(b, worker, base / f"slow{k}", run, args.max_reads)
                 worker.join()
                 if run.error is not None:
                     raise RuntimeError(f"commit {k} failed: {run.error}") from run.error
@@ -202,9 +210,10 @@ def main() -> int:
     during: list[float] = []
     old_n = late_n = 0
     wrong: list[str] = []
-    commit_ms = []
+    commit_ms, script_ms = [], []
     for k, (run, old, new, reads) in enumerate(runs, 1):
         commit_ms.append((run.done - run.sent) * 1000)
+        script_ms.append((run.script - run.sent) * 1000)
         for r in reads:
             if args.verbose:
                 kind = "old" if r.data == old else "new" if r.data == new else "other"
@@ -233,7 +242,8 @@ def main() -> int:
     )
     print(
         f"  native agent, simulated CPE, {args.graphs} other deployed graphs; "
-        f"{len(runs)} commits, each {statistics.median(commit_ms):.0f} ms (median)"
+        f"{len(runs)} commits, each {statistics.median(commit_ms):.0f} ms (median), "
+        f"the start script running {statistics.median(script_ms):.0f} ms after it was sent"
         if runs
         else "  no commit measured"
     )
