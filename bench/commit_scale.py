@@ -225,9 +225,9 @@ def print_scaling(
         print(f"    {name:<22}{cells}   {ratio:6.2f}{tail}")
 
 
-def print_report(args: argparse.Namespace, native, config, edit, load: tuple) -> None:
+def print_report(args: argparse.Namespace, native, config, edit, loads: list[str]) -> None:
     print(f"commit_scale: commit RPC time of one-graph changes to g0, median of {args.reps}")
-    print(f"  (load average at start {load[0]:.2f}, at end {os.getloadavg()[0]:.2f}; 2 cores)")
+    print(f"  (1-minute load average, {os.cpu_count()} CPUs: {', '.join(loads)})")
     if native:
         by_size, teardown, left = native
         print("native data plane, simulated CPE; graphs of 1 bridge NF, 2 internal endpoints")
@@ -284,11 +284,19 @@ def main() -> int:
     config_only = sorted(args.config_only or ([100, 200] if quick else [100, 800]))
     edit_sizes = sorted(args.edit_sizes or ([200, 400, 800] if quick else [400, 800, 1600]))
 
-    load = os.getloadavg()
-    native = bench_native(deployed, args.reps) if "native" in args.sections else None
-    config = bench_config_only(config_only, args.reps) if "config" in args.sections else None
-    edit = bench_edit(edit_sizes, args.edit_reps) if "edit" in args.sections else None
-    print_report(args, native, config, edit, load)
+    loads = [f"at start {os.getloadavg()[0]:.1f}"]
+
+    def section(name: str, run: Callable[[], object]) -> object:
+        if name not in args.sections:
+            return None
+        result = run()
+        loads.append(f"after {name} {os.getloadavg()[0]:.1f}")
+        return result
+
+    native = section("native", lambda: bench_native(deployed, args.reps))
+    config = section("config", lambda: bench_config_only(config_only, args.reps))
+    edit = section("edit", lambda: bench_edit(edit_sizes, args.edit_reps))
+    print_report(args, native, config, edit, loads)
     return 0
 
 
