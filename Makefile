@@ -30,6 +30,8 @@ bench: setup
 	$(PY) bench/dataplane.py
 	$(PY) bench/node_probe.py
 	$(PY) bench/fleet_push.py
+	$(PY) bench/commit_scale.py
+	$(PY) bench/read_during_commit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -130,11 +130,10 @@ def bench_throughput(cpe: SimCpe, seconds: int) -> tuple[float, float]:
     return chain, direct
 
 
-def small_graph(i: int) -> str:
-    ep = "".join(
-        f"<endpoint><id>{s}</id><internal-group>g{i}-{s}</internal-group></endpoint>"
-        for s in ("a", "b")
-    )
+def small_graph(i: int, *, interfaces: bool = False) -> str:
+    """Graph g<i>: a bridge between endpoints a and b, internal (or CPE interfaces g<i>-a/-b)."""
+    kind = "interface" if interfaces else "internal-group"
+    ep = "".join(f"<endpoint><id>{s}</id><{kind}>g{i}-{s}</{kind}></endpoint>" for s in ("a", "b"))
     return (
         f"<graph><name>g{i}</name>{nf_xml('br', 'bridge')}{ep}"
         + rule("1", 10, "endpoint:a", ["nf:br:in"])
