@@ -350,3 +350,33 @@ def test_several_errors_in_one_session_leave_it_usable(agent, raw):
         raw.send(f'<rpc xmlns="{NC}" message-id="m{i}">{body}</rpc>')
         the_error(raw.recv())
     assert_still_serving(agent, raw, before)
+
+
+def test_commit_of_an_interface_another_graph_holds_names_both_graphs_and_changes_nothing(raw):
+    second = (
+        f'<graphs xmlns="{NFG}"><graph><name>other</name><endpoint><id>up</id>'
+        "<interface>veth-wan</interface></endpoint></graph></graphs>"
+    )
+    assert_ok(edit(raw, second))
+    reply = raw.rpc("<commit/>")
+    err = the_error(reply)
+    assert field(err, "error-tag") == "operation-failed"
+    assert field(err, "error-app-tag") == "interface-in-use"
+    assert field(err, "error-path") == (
+        "/nfg:graphs/nfg:graph[nfg:name='other']/nfg:endpoint[nfg:id='up']/nfg:interface"
+    )
+    assert path_namespaces(err) == {"nfg": NFG}
+    assert "interface veth-wan is already used by graph fw-nat" in field(err, "error-message")
+    running = raw.rpc("<get-config><source><running/></source></get-config>")
+    assert "<name>other</name>" not in running
+    assert "<ok/>" in raw.rpc("<discard-changes/>")
+
+
+def test_validate_refuses_an_interface_another_graph_holds(raw):
+    second = (
+        f'<graphs xmlns="{NFG}"><graph><name>other</name><endpoint><id>up</id>'
+        "<interface>veth-lan</interface></endpoint></graph></graphs>"
+    )
+    assert_ok(edit(raw, second))
+    err = the_error(raw.rpc("<validate><source><candidate/></source></validate>"))
+    assert field(err, "error-app-tag") == "interface-in-use"
