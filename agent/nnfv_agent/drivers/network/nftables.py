@@ -183,8 +183,9 @@ class Nft:
 
     def table_counters(self, table: str) -> dict[str, Counter]:
         """Named counters of one netdev table; none if the table does not exist yet."""
+        # `list table` reads just that table; `list counters table` reads every table first.
         try:
-            out = self.run(["nft", "-j", "list", "counters", "table", "netdev", table], None)
+            out = self.run(["nft", "-j", "list", "table", "netdev", table], None)
         except SteeringError:
             return {}
         return self._parse_counters(out).get(table, {})
