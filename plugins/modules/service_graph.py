@@ -29,17 +29,15 @@ description:
 version_added: 0.1.0
 author:
   - nnfv maintainers (@nnfv)
-requirements:
-  - ncclient
-  - lxml
 notes:
-  - Runs over C(ansible_connection=ansible.netcommon.netconf) with
-    C(ansible_network_os=nnfv.cpe.cpe).
   - Only list keys are required by the module; the agent validates the rest of a graph
     (mandatory leaves, C(must) rules, port references, node capabilities) and a refusal fails
     the task with the agent's error-tag, error-path and message.
   - The edit-config sent is in RV(commands); RV(rpcs) lists the NETCONF operations the task
     issued.
+extends_documentation_fragment:
+  - nnfv.cpe.resource
+  - nnfv.cpe.netconf
 attributes:
   check_mode:
     description: Can run in check mode and predict changes without modifying the device.
@@ -47,10 +45,6 @@ attributes:
   diff_mode:
     description: Reports path-level changes in diff mode.
     support: full
-  platform:
-    description: Target platform.
-    support: full
-    platforms: nnfv-agent
 options:
   config:
     description:
@@ -253,42 +247,6 @@ options:
               set_destination_ipv6:
                 description: Rewrite the destination IPv6 address.
                 type: str
-  running_config:
-    description:
-      - XML of C(<graphs>) (for example from C(get-config)) to parse with O(state=parsed).
-    type: str
-  state:
-    description:
-      - C(merged) merges the graphs into the running ones.
-      - C(replaced) replaces each given graph as a whole; other graphs stay.
-      - C(overridden) makes the given graphs the only ones.
-      - C(deleted) removes the given graphs (all of them without O(config)); a graph given
-        with NFs, endpoints or flow rules loses only those.
-      - C(gathered) returns the running graphs; C(rendered) returns the edit-config XML of
-        O(config) and C(parsed) the graphs of O(running_config), both without a device.
-    type: str
-    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
-    default: merged
-  confirm_timeout:
-    description:
-      - Seconds for a confirmed commit (RFC 6241 C(:confirmed-commit)); C(0) commits plainly.
-      - The task confirms the commit once every pushed graph reports C(deployed) and cancels
-        it if one fails. If nothing confirms it in time, or the NETCONF session drops first,
-        the CPE rolls back by itself.
-    type: int
-    default: 0
-  confirm:
-    description:
-      - Whether this task confirms its confirmed commit. With C(false) the commit stays
-        pending (see RV(pending_confirm)) and the CPE rolls back when O(confirm_timeout)
-        expires, unless a later task in the same session confirms it, for example
-        M(ansible.netcommon.netconf_config) with its C(confirm_commit) option.
-    type: bool
-    default: true
-  deploy_timeout:
-    description: Seconds to wait for the pushed graphs to report C(deployed).
-    type: int
-    default: 30
 """
 
 EXAMPLES = r"""
