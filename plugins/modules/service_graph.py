@@ -270,6 +270,7 @@ EXAMPLES = r"""
         endpoints:
           - {id: lan, interface: lan0}
           - {id: wan, interface: wan0}
+        # LAN -> firewall -> NAT -> WAN, and the way back
         flow_rules:
           - id: fwd-0
             priority: 100
@@ -279,6 +280,22 @@ EXAMPLES = r"""
             priority: 100
             match: {port_in: "nf:fw:in"}
             actions: {output: ["endpoint:lan"]}
+          - id: fwd-1
+            priority: 100
+            match: {port_in: "nf:fw:out"}
+            actions: {output: ["nf:nat:in"]}
+          - id: rev-1
+            priority: 100
+            match: {port_in: "nf:nat:in"}
+            actions: {output: ["nf:fw:out"]}
+          - id: fwd-2
+            priority: 100
+            match: {port_in: "nf:nat:out"}
+            actions: {output: ["endpoint:wan"]}
+          - id: rev-2
+            priority: 100
+            match: {port_in: "endpoint:wan"}
+            actions: {output: ["nf:nat:out"]}
 
 - name: Open one more port on the firewall (only this NF changes)
   nnfv.cpe.service_graph:
