@@ -30,9 +30,16 @@ version_added: 0.1.0
 author:
   - nnfv maintainers (@nnfv)
 notes:
-  - Only list keys are required by the module; the agent validates the rest of a graph
-    (mandatory leaves, C(must) rules, port references, node capabilities) and a refusal fails
-    the task with the agent's error-tag, error-path and message.
+  - What the YANG model makes mandatory (an NF's type or template, an endpoint's kind, a
+    rule's priority, input port and action, a parameter's value, the VLAN and VXLAN
+    identifiers) is checked by the module before any commit, for whole graphs
+    (O(state=replaced), O(state=overridden), O(state=rendered)) before any RPC, and names
+    each option by the keys of its graph, NF, endpoint or rule, for example
+    C(config[name=fw-nat].flow_rules[id=fwd-0].priority).
+  - The agent validates the rest (C(must) rules, port references, node capabilities). A
+    refusal fails the task with every rpc-error of the reply - error-tag, error-path,
+    message - and the path in module options. An interface already used by another graph
+    is reported on the graph of the task, naming the graph that holds the interface.
   - The edit-config sent is in RV(commands); RV(rpcs) lists the NETCONF operations the task
     issued.
 extends_documentation_fragment:
@@ -402,6 +409,18 @@ rpc_error:
     error_message, ...).
   returned: on failure caused by an rpc-error
   type: dict
+rpc_errors:
+  description: Every rpc-error of the refused operation, each as in RV(rpc_error); the task's
+    message shows them all.
+  returned: on failure caused by an rpc-error
+  type: list
+  elements: dict
+missing_options:
+  description: The mandatory options the given graphs lack, as option paths with keys.
+  returned: on failure because of missing mandatory options
+  type: list
+  elements: str
+  sample: ["config[name=fw-nat].flow_rules[id=fwd-0].priority"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
