@@ -30,6 +30,7 @@ COLLECTION_FILES = [
     "requirements.txt",
     "bindep.txt",
     "LICENSES",
+    "CHANGELOG.rst",
     "tests/sanity",
 ]
 
