@@ -2,12 +2,13 @@
 
 Ansible finds a collection under `<path>/ansible_collections/<namespace>/<name>`; this module
 links the repository there (in a private temporary directory) and builds the environment that
-tests, benchmarks and the fleet demo pass to ansible-playbook. ansible.netcommon and
-ansible.utils come from the `ansible` package in the virtual environment.
+tests, benchmarks and the fleet demo pass to ansible-playbook. ansible.netcommon (and its
+own dependency ansible.utils) come from the `ansible` package in the virtual environment.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -20,8 +21,13 @@ BIN = Path(sys.executable).parent
 
 
 def collections_root() -> Path:
-    """<tmp>/ansible_collections/nnfv/cpe -> this checkout; returns <tmp>."""
-    base = Path(tempfile.gettempdir()) / f"nnfv-ansible-{os.getuid()}"
+    """<tmp>/ansible_collections/nnfv/cpe -> this checkout; returns <tmp>.
+
+    <tmp> is named after the user and this checkout's path, so that several checkouts (git
+    worktrees) on one machine never take each other's place.
+    """
+    tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
+    base = Path(tempfile.gettempdir()) / f"nnfv-ansible-{os.getuid()}-{tag}"
     link = base / "ansible_collections" / "nnfv" / "cpe"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not (link.is_symlink() and link.resolve() == ROOT):
@@ -41,7 +47,7 @@ def ansible_env(*, json_output: bool = False, forks: int = 10, **extra: str) -> 
         ANSIBLE_RETRY_FILES_ENABLED="false",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORKS=str(forks),
-        ANSIBLE_LOCAL_TEMP=str(Path(tempfile.gettempdir()) / f"nnfv-ansible-{os.getuid()}/tmp"),
+        ANSIBLE_LOCAL_TEMP=str(collections_root() / "tmp"),
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )

@@ -66,11 +66,11 @@ def run(count: int, base: Path) -> list[str]:
     extra.write_text(
         json.dumps(
             {
-                "nnfv_graphs": [fw_nat_config()],
-                "nnfv_confirm_timeout": 60,
+                "service_graphs_config": [fw_nat_config()],
+                "service_graphs_confirm_timeout": 60,
                 "nnfv_batch_size": 5,
-                "nnfv_push_report_dir": str(reports / "push"),
-                "nnfv_inventory_dir": str(reports / "inventory"),
+                "service_graphs_report_dir": str(reports / "push"),
+                "capability_inventory_dir": str(reports / "inventory"),
             }
         )
     )

@@ -7,6 +7,10 @@ A CPE `<id>` is the namespace `cpe-<id>` (its interfaces `lan0` and `wan0`), the
 `lan-<id>` and `wan-<id>` (each with `eth0`), and an agent process in the host's namespace that
 manages `cpe-<id>` and listens on 127.0.0.1. Addresses come from the documentation ranges
 (RFC 5737) and exist only inside these namespaces; nothing is routed off the machine.
+
+The inventory holds no password: the fleet has its own SSH key pair (DIR/fleet_key, made by
+`up`), whose public key every agent accepts for the user `admin`. The agents also accept
+PASSWORD, for the tests and benchmarks that connect with ncclient directly.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class SimCpe:
     dir: str
     port: int = 0
     pid: int = 0
+    authorized_key: str = ""
 
     @property
     def cpe_ns(self) -> str:
@@ -119,6 +124,8 @@ class SimCpe:
             f'name = "{USER}"',
             f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"',
         ]
+        if self.authorized_key:
+            lines.append(f'authorized_keys = ["{self.authorized_key}"]')
         cfg = d / "agent.toml"
         cfg.write_text("\n".join(lines) + "\n")
         return cfg
@@ -265,12 +272,38 @@ def _remove_cgroups(root: str) -> list[str]:
 # ---- the fleet --------------------------------------------------------------------------
 
 
+def fleet_key(base: Path) -> tuple[Path, str]:
+    """The fleet's SSH key: (private key file, public key line), made on first use."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = base / "fleet_key"
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+    key = serialization.load_ssh_private_key(path.read_bytes(), password=None)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return path, public.decode()
+
+
 def up(count: int, base: Path, prefix: str = "f") -> list[SimCpe]:
     base.mkdir(parents=True, exist_ok=True)
+    key_file, public_key = fleet_key(base)
     cpes = []
     try:
         for i in range(count):
-            cpe = SimCpe(f"{prefix}{i:03d}", str(base / f"{prefix}{i:03d}"))
+            cpe = SimCpe(
+                f"{prefix}{i:03d}", str(base / f"{prefix}{i:03d}"), authorized_key=public_key
+            )
             cpes.append(cpe)
             cpe.create_network()
             cpe.write_config()
@@ -280,11 +313,12 @@ def up(count: int, base: Path, prefix: str = "f") -> list[SimCpe]:
             cpe.destroy()
         raise
     (base / "fleet.json").write_text(json.dumps([asdict(c) for c in cpes], indent=1))
-    write_inventory(cpes, base / "inventory.yml")
+    write_inventory(cpes, base / "inventory.yml", key_file)
     return cpes
 
 
-def write_inventory(cpes: list[SimCpe], path: Path) -> None:
+def write_inventory(cpes: list[SimCpe], path: Path, key_file: Path) -> None:
+    """One entry per CPE, NETCONF with the fleet key; gather_facts runs nnfv.cpe.cpe_facts."""
     lines = ["all:", "  children:", "    cpes:", "      hosts:"]
     for c in cpes:
         lines += [
@@ -298,8 +332,9 @@ def write_inventory(cpes: list[SimCpe], path: Path) -> None:
         "      vars:",
         "        ansible_connection: ansible.netcommon.netconf",
         "        ansible_network_os: nnfv.cpe.cpe",
+        "        ansible_facts_modules: [nnfv.cpe.cpe_facts]",
         f"        ansible_user: {USER}",
-        f"        ansible_password: {PASSWORD}",
+        f"        ansible_private_key_file: {key_file}",
         "        ansible_netconf_host_key_checking: false",
         "        ansible_host_key_checking: false",
     ]

@@ -19,9 +19,8 @@ description:
 version_added: 0.1.0
 author:
   - nnfv maintainers (@nnfv)
-requirements:
-  - ncclient
-  - lxml
+extends_documentation_fragment:
+  - nnfv.cpe.netconf
 attributes:
   check_mode:
     description: Only reads; runs the same in check mode.
@@ -32,20 +31,36 @@ attributes:
   facts:
     description: Returns C(ansible_facts.nnfv).
     support: full
-  platform:
-    description: Target platform.
-    support: full
-    platforms: nnfv-agent
 options:
   gather_subset:
     description:
       - What to read. C(capabilities) are the functional and infrastructural capabilities,
         C(resources) the memory, CPU, load and disk figures, C(graphs) the deployment status
         of every graph, C(templates) the configured and shipped NNF templates.
+      - C(all) is every subset, C(min) none of them (only C(agent), which needs no RPC). A
+        subset written C(!name) is left out; a list of only such exclusions means all but
+        those.
     type: list
     elements: str
-    choices: [all, capabilities, resources, graphs, templates]
+    choices: [all, min, capabilities, resources, graphs, templates, '!all', '!min',
+              '!capabilities', '!resources', '!graphs', '!templates']
     default: [all]
+  gather_network_resources:
+    description:
+      - Network resources to return in C(ansible_facts.ansible_network_resources), each as
+        the resource module of that name returns it with C(state=gathered).
+      - C(all) is every resource; C(!name) leaves one out.
+      - They are read in the same C(get) as the subsets.
+    type: list
+    elements: str
+    choices: [all, service_graph, nf_template, '!all', '!service_graph', '!nf_template']
+    version_added: 0.2.0
+notes:
+  - "C(gather_facts: true) runs this module when the inventory sets
+    C(ansible_facts_modules: [nnfv.cpe.cpe_facts]) beside C(ansible_network_os). ansible-core
+    chooses the facts module of a network OS from a table of its own, which a collection
+    cannot extend, so without that variable fact gathering fails with C(No fact modules
+    available)."
 """
 
 EXAMPLES = r"""
@@ -61,6 +76,16 @@ EXAMPLES = r"""
 - name: Show free memory
   ansible.builtin.debug:
     msg: "{{ ansible_facts.nnfv.resources.memory_free | human_readable }}"
+
+- name: The running graphs and templates, as network resources
+  nnfv.cpe.cpe_facts:
+    gather_subset: [min]
+    gather_network_resources: [service_graph, nf_template]
+
+- name: Push the gathered graphs to another CPE, unchanged
+  nnfv.cpe.service_graph:
+    config: "{{ hostvars['cpe-paris-01'].ansible_network_resources.service_graph }}"
+    state: overridden
 """
 
 RETURN = r"""
@@ -92,6 +117,25 @@ ansible_facts:
                           nfs: {fw: {state: running}}, flow_rules: {fwd-0: {packets: 3,
                           bytes: 252}}}}
         templates: {firewall: {functional_type: firewall, vnf_type: native, source: shipped}}
+    ansible_network_resources:
+      description:
+        - The network resources of O(gather_network_resources), by name; each is a list in
+          the format of the module's O(nnfv.cpe.service_graph#module:config).
+      returned: when O(gather_network_resources) selects any
+      type: dict
+      sample:
+        service_graph: [{name: fw-nat, nfs: [{id: fw, functional_type: firewall}]}]
+        nf_template: []
+    ansible_net_gather_subset:
+      description: The subsets gathered.
+      returned: always
+      type: list
+      elements: str
+    ansible_net_gather_network_resources:
+      description: The network resources gathered.
+      returned: always
+      type: list
+      elements: str
 rpcs:
   description: The NETCONF operations this task issued.
   returned: always

@@ -20,9 +20,9 @@ description:
 version_added: 0.1.0
 author:
   - nnfv maintainers (@nnfv)
-requirements:
-  - ncclient
-  - lxml
+extends_documentation_fragment:
+  - nnfv.cpe.resource
+  - nnfv.cpe.netconf
 attributes:
   check_mode:
     description: Can run in check mode and predict changes without modifying the device.
@@ -30,10 +30,6 @@ attributes:
   diff_mode:
     description: Reports path-level changes in diff mode.
     support: full
-  platform:
-    description: Target platform.
-    support: full
-    platforms: nnfv-agent
 options:
   config:
     description: The templates.
@@ -144,30 +140,6 @@ options:
           description:
             description: Free-text description.
             type: str
-  running_config:
-    description: XML of C(<templates>) to parse with O(state=parsed).
-    type: str
-  state:
-    description:
-      - As in M(nnfv.cpe.service_graph). C(deleted) without O(config) removes every
-        configured template.
-    type: str
-    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
-    default: merged
-  confirm_timeout:
-    description:
-      - Seconds for a confirmed commit; C(0) commits plainly. The task confirms it unless a
-        graph fails after the change, in which case it cancels it.
-    type: int
-    default: 0
-  confirm:
-    description: Whether this task confirms its confirmed commit.
-    type: bool
-    default: true
-  deploy_timeout:
-    description: Seconds to wait for the graphs to settle after the change.
-    type: int
-    default: 30
 """
 
 EXAMPLES = r"""

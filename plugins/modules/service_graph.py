@@ -29,17 +29,22 @@ description:
 version_added: 0.1.0
 author:
   - nnfv maintainers (@nnfv)
-requirements:
-  - ncclient
-  - lxml
 notes:
-  - Runs over C(ansible_connection=ansible.netcommon.netconf) with
-    C(ansible_network_os=nnfv.cpe.cpe).
-  - Only list keys are required by the module; the agent validates the rest of a graph
-    (mandatory leaves, C(must) rules, port references, node capabilities) and a refusal fails
-    the task with the agent's error-tag, error-path and message.
+  - What the YANG model makes mandatory (an NF's type or template, an endpoint's kind, a
+    rule's priority, input port and action, a parameter's value, the VLAN and VXLAN
+    identifiers) is checked by the module before any commit, for whole graphs
+    (O(state=replaced), O(state=overridden), O(state=rendered)) before any RPC, and names
+    each option by the keys of its graph, NF, endpoint or rule, for example
+    C(config[name=fw-nat].flow_rules[id=fwd-0].priority).
+  - The agent validates the rest (C(must) rules, port references, node capabilities). A
+    refusal fails the task with every rpc-error of the reply - error-tag, error-path,
+    message - and the path in module options. An interface already used by another graph
+    is reported on the graph of the task, naming the graph that holds the interface.
   - The edit-config sent is in RV(commands); RV(rpcs) lists the NETCONF operations the task
     issued.
+extends_documentation_fragment:
+  - nnfv.cpe.resource
+  - nnfv.cpe.netconf
 attributes:
   check_mode:
     description: Can run in check mode and predict changes without modifying the device.
@@ -47,10 +52,6 @@ attributes:
   diff_mode:
     description: Reports path-level changes in diff mode.
     support: full
-  platform:
-    description: Target platform.
-    support: full
-    platforms: nnfv-agent
 options:
   config:
     description:
@@ -253,42 +254,6 @@ options:
               set_destination_ipv6:
                 description: Rewrite the destination IPv6 address.
                 type: str
-  running_config:
-    description:
-      - XML of C(<graphs>) (for example from C(get-config)) to parse with O(state=parsed).
-    type: str
-  state:
-    description:
-      - C(merged) merges the graphs into the running ones.
-      - C(replaced) replaces each given graph as a whole; other graphs stay.
-      - C(overridden) makes the given graphs the only ones.
-      - C(deleted) removes the given graphs (all of them without O(config)); a graph given
-        with NFs, endpoints or flow rules loses only those.
-      - C(gathered) returns the running graphs; C(rendered) returns the edit-config XML of
-        O(config) and C(parsed) the graphs of O(running_config), both without a device.
-    type: str
-    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
-    default: merged
-  confirm_timeout:
-    description:
-      - Seconds for a confirmed commit (RFC 6241 C(:confirmed-commit)); C(0) commits plainly.
-      - The task confirms the commit once every pushed graph reports C(deployed) and cancels
-        it if one fails. If nothing confirms it in time, or the NETCONF session drops first,
-        the CPE rolls back by itself.
-    type: int
-    default: 0
-  confirm:
-    description:
-      - Whether this task confirms its confirmed commit. With C(false) the commit stays
-        pending (see RV(pending_confirm)) and the CPE rolls back when O(confirm_timeout)
-        expires, unless a later task in the same session confirms it, for example
-        M(ansible.netcommon.netconf_config) with its C(confirm_commit) option.
-    type: bool
-    default: true
-  deploy_timeout:
-    description: Seconds to wait for the pushed graphs to report C(deployed).
-    type: int
-    default: 30
 """
 
 EXAMPLES = r"""
@@ -312,6 +277,7 @@ EXAMPLES = r"""
         endpoints:
           - {id: lan, interface: lan0}
           - {id: wan, interface: wan0}
+        # LAN -> firewall -> NAT -> WAN, and the way back
         flow_rules:
           - id: fwd-0
             priority: 100
@@ -321,6 +287,22 @@ EXAMPLES = r"""
             priority: 100
             match: {port_in: "nf:fw:in"}
             actions: {output: ["endpoint:lan"]}
+          - id: fwd-1
+            priority: 100
+            match: {port_in: "nf:fw:out"}
+            actions: {output: ["nf:nat:in"]}
+          - id: rev-1
+            priority: 100
+            match: {port_in: "nf:nat:in"}
+            actions: {output: ["nf:fw:out"]}
+          - id: fwd-2
+            priority: 100
+            match: {port_in: "nf:nat:out"}
+            actions: {output: ["endpoint:wan"]}
+          - id: rev-2
+            priority: 100
+            match: {port_in: "endpoint:wan"}
+            actions: {output: ["nf:nat:out"]}
 
 - name: Open one more port on the firewall (only this NF changes)
   nnfv.cpe.service_graph:
@@ -427,6 +409,18 @@ rpc_error:
     error_message, ...).
   returned: on failure caused by an rpc-error
   type: dict
+rpc_errors:
+  description: Every rpc-error of the refused operation, each as in RV(rpc_error); the task's
+    message shows them all.
+  returned: on failure caused by an rpc-error
+  type: list
+  elements: dict
+missing_options:
+  description: The mandatory options the given graphs lack, as option paths with keys.
+  returned: on failure because of missing mandatory options
+  type: list
+  elements: str
+  sample: ["config[name=fw-nat].flow_rules[id=fwd-0].priority"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

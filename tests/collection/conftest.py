@@ -69,9 +69,13 @@ class Fleet:
         json_output: bool = True,
         play_vars: dict | None = None,
         more_plays: list[dict] | None = None,
+        keywords: dict | None = None,
     ) -> PlayResult:
-        """Run one play (tasks as Python data) against the fleet, then `more_plays`."""
-        book = [{"hosts": hosts, "gather_facts": False, "vars": play_vars or {}, "tasks": tasks}]
+        """Run one play (tasks as Python data) against the fleet, then `more_plays`.
+
+        `keywords` are more play keywords (gather_facts, module_defaults, ...)."""
+        play = {"hosts": hosts, "gather_facts": False, "vars": play_vars or {}, "tasks": tasks}
+        book = [{**play, **(keywords or {})}]
         book += [{"gather_facts": False, **p} for p in more_plays or []]
         path = self.dir / f"play-{secrets.token_hex(4)}.yml"
         path.write_text(json.dumps(book, indent=1))

@@ -298,6 +298,35 @@ def test_refused_edit_fails_with_error_tag_and_path_and_leaves_cpe_usable(fleet)
     assert "bad" not in running_xml(fleet.cpe(host))
 
 
+def test_missing_priority_fails_before_contacting_the_cpe_naming_graph_and_rule(fleet):
+    host = fleet.hosts[0]
+    bad = extra_graph("bad")
+    del bad["flow_rules"][0]["priority"]
+    result = fleet.play([push([bad], "replaced", name="bad")], "--limit", host)
+    res = result["bad"][host]
+    assert res["failed"] is True
+    assert res["msg"] == (
+        "missing required options (the CPE refuses a graph without them): "
+        "config[name=bad].flow_rules[id=a-to-b].priority"
+    )
+    assert res["missing_options"] == ["config[name=bad].flow_rules[id=a-to-b].priority"]
+    assert "rpcs" not in res  # no NETCONF operation at all
+
+
+def test_interface_conflict_names_the_graph_of_the_task_not_the_holder(fleet):
+    host = fleet.hosts[0]
+    newcomer = extra_graph("newcomer")
+    newcomer["endpoints"][0] = {"id": "a", "interface": "lan0"}  # fw-nat holds lan0
+    result = fleet.play([setup(), push([newcomer], name="conflict")], "--limit", host)
+    res = result["conflict"][host]
+    assert res["failed"] is True
+    assert res["rpc_error"]["option_path"] == "config[name=newcomer].endpoints[id=a].interface"
+    assert "config[name=newcomer].endpoints[id=a].interface" in res["msg"]
+    assert "interface lan0 is held by config[name=fw-nat].endpoints[id=lan]" in res["msg"]
+    assert res["rpcs"][-2:] == ["discard-changes", "unlock"]
+    assert "newcomer" not in running_xml(fleet.cpe(host))
+
+
 def restart_agent(fleet, cpe, **config) -> None:
     cpe.stop_agent()
     cpe.write_config(**config)

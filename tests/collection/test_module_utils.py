@@ -18,6 +18,7 @@ from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.xml import parse, to
 from collection_env import fw_nat_config
 
 from graphs import fw_nat_graph, graphs_config
+from support.fake_netconf import FakeConnection, FakeModule, run
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
@@ -292,57 +293,6 @@ def test_error_paths_translate_to_module_options(xpath, option):
 
 
 # ---- the device sequence, with a fake connection ----------------------------------------------
-
-
-class FakeConnection:
-    def __init__(self, running: str, fail: dict[str, str] | None = None, status="deployed"):
-        self.running = running
-        self.fail = fail or {}
-        self.status = status
-        self.calls: list[str] = []
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            self.calls.append(name)
-            if name in self.fail:
-                from ansible.module_utils.connection import ConnectionError
-
-                raise ConnectionError(self.fail[name])
-            if name in ("get_config", "get"):
-                graph = self.running
-                if name == "get":
-                    graph = graph.replace(
-                        "</graph>", f"<status><state>{self.status}</state></status></graph>"
-                    )
-                return data(graph)
-            return f'<rpc-reply xmlns="{NC}"><ok/></rpc-reply>'
-
-        return call
-
-
-class FakeModule:
-    def __init__(self, check_mode=False, **params):
-        self.params = {
-            "config": None,
-            "running_config": None,
-            "state": "merged",
-            "confirm_timeout": 0,
-            "confirm": True,
-            "deploy_timeout": 1,
-            **params,
-        }
-        self.check_mode = check_mode
-        self._diff = True
-        self.warnings: list[str] = []
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-
-def run(connection, **params):
-    module = FakeModule(**params)
-    rm = ServiceGraphs(module, device=Device(module, connection=connection))
-    return rm.execute()
 
 
 EMPTY = ""

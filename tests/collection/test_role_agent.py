@@ -51,15 +51,15 @@ def test_agent_role_installs_a_running_agent_and_a_second_run_changes_nothing(ta
             "gather_facts": True,
             "vars": {
                 "ansible_python_interpreter": "/usr/bin/python3",
-                "nnfv_agent_venv": str(target / "opt"),
-                "nnfv_agent_config_dir": str(target / "etc"),
-                "nnfv_agent_state_dir": str(target / "state"),
-                "nnfv_agent_run_dir": str(target / "run"),
-                "nnfv_agent_wheel_dir": str(target / "wheel"),
-                "nnfv_agent_listen": f"127.0.0.1:{port}",
-                "nnfv_agent_dataplane": "none",
-                "nnfv_agent_service_manager": "daemon",
-                "nnfv_agent_users": [{"name": "admin", "password": "role-test"}],
+                "agent_venv": str(target / "opt"),
+                "agent_config_dir": str(target / "etc"),
+                "agent_state_dir": str(target / "state"),
+                "agent_run_dir": str(target / "run"),
+                "agent_wheel_dir": str(target / "wheel"),
+                "agent_listen": f"127.0.0.1:{port}",
+                "agent_dataplane": "none",
+                "agent_service_manager": "daemon",
+                "agent_users": [{"name": "admin", "password": "role-test"}],
             },
             "roles": ["nnfv.cpe.agent"],
         }
@@ -87,3 +87,31 @@ def test_agent_role_installs_a_running_agent_and_a_second_run_changes_nothing(ta
     ) as m:
         assert any("nnfv-service-graph" in c for c in m.server_capabilities)
         assert "<graphs" not in m.get_config("running").data_xml
+
+
+def test_agent_role_refuses_bad_variables_before_touching_the_host(tmp_path):
+    book = [
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {
+                "agent_venv": str(tmp_path / "opt"),
+                "agent_service_manager": "runit",
+                "agent_max_sessions": "many",
+                "agent_users": [{"password": "no-name"}],
+            },
+            "roles": ["nnfv.cpe.agent"],
+        }
+    ]
+    path = tmp_path / "deploy.yml"
+    path.write_text(json.dumps(book))
+    rc, result, _err = playbook(path, "localhost,", timeout=300)
+    assert rc != 0
+    task = result["plays"][0]["tasks"][0]
+    assert "Validating arguments against arg spec" in task["task"]["name"]
+    msg = task["hosts"]["localhost"]["msg"]
+    assert "agent_service_manager" in msg and "runit" in msg
+    assert "agent_max_sessions" in msg
+    assert "name" in msg  # the user without a name
+    assert not (tmp_path / "opt").exists()

@@ -2,8 +2,9 @@
 
 ansible-test wants the collection at .../ansible_collections/nnfv/cpe, so the collection's
 files (what galaxy.yml's build_ignore keeps) are copied into a temporary tree, next to links
-to ansible.netcommon and ansible.utils from the `ansible` package. Its sanity environments
-are cached in ~/.ansible/test/venv; their pip bootstrap comes from ansible_test_get_pip.py.
+to ansible.netcommon (and ansible.utils, which netcommon needs) from the `ansible` package.
+Its sanity environments are cached in ~/.ansible/test/venv; their pip bootstrap comes from
+ansible_test_get_pip.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ COLLECTION_FILES = [
     "requirements.txt",
     "bindep.txt",
     "LICENSES",
+    "CHANGELOG.rst",
     "tests/sanity",
 ]
 

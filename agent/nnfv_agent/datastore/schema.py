@@ -170,7 +170,7 @@ class Schema:
             if ret != lib.LY_SUCCESS:
                 if tree[0] != ffi.NULL:
                     lib.lyd_free_all(tree[0])
-                raise self._errors()
+                raise self._errors(xml if validate else None)
             if tree[0] == ffi.NULL:
                 return None
             return libyang.DNode.new(self.ctx, tree[0])
@@ -201,7 +201,10 @@ class Schema:
                 with self.lock:
                     merged.first_sibling().free()
 
-    def _errors(self) -> RpcErrors:
+    def _errors(self, xml: str | None = None) -> RpcErrors:
+        """The stored libyang errors; with the `xml` that failed validation, a missing
+        mandatory node (which libyang reports by schema path only) becomes one error per
+        list entry that lacks it, with the keys in its path."""
         issues = []
         err = lib.ly_err_first(self.ctx.cdata)
         while err:
@@ -217,7 +220,77 @@ class Schema:
         lib.ly_err_clean(self.ctx.cdata, ffi.NULL)
         if not issues:
             issues.append(YangIssue("libyang rejected the data", None, 0, None))
+        if xml is not None:
+            issues = [located for i in issues for located in self._locate_missing(i, xml)]
         return RpcErrors([self.to_rpc_error(i) for i in issues])
+
+    def _locate_missing(self, issue: YangIssue, xml: str) -> list[YangIssue]:
+        """A missing mandatory leaf or choice at a schema path without keys, as issues at
+        the data paths of the entries that lack it (the issue as it is otherwise)."""
+        choice = issue.app_tag == "missing-choice"
+        path = issue.path or ""
+        if "[" in path or not (choice or issue.message.startswith("Mandatory node")):
+            return [issue]
+        found = re.fullmatch(r"/([\w.-]+):(.*)", path)
+        if not found or found.group(1) not in self.namespaces:
+            return [issue]
+        module, names = found.group(1), found.group(2).split("/")
+        namespace = self.namespaces[module]
+        steps: list[str] = []  # the data nodes of the path (choice and case names left out)
+        node: SchemaNode | None = self.root
+        for name in names:
+            child = node.child(namespace, name) if node else None
+            if child is not None:
+                steps.append(name)
+                node = child
+        missing = names[-1]
+        if not choice:
+            steps = steps[:-1]
+        try:
+            tree = self.parse(xml, validate=False)
+        except RpcErrors:
+            return [issue]
+        located = []
+        try:
+            for depth in range(len(steps), 0, -1):
+                entries = tree.find_all(f"/{module}:" + "/".join(steps[:depth])) if tree else []
+                entries = list(entries)
+                if entries:
+                    break
+            else:
+                return [issue]
+            rest = "/".join(steps[depth:])
+            members = self._choice_members(f"/{module}:" + "/".join(steps), missing)
+            for entry in entries:
+                holder = entry.find_one(rest) if rest else entry
+                if choice:
+                    present = holder is not None and any(holder.find_one(m) for m in members)
+                    where = entry.path() + (f"/{rest}" if rest else "")
+                else:
+                    present = holder is not None and holder.find_one(missing) is not None
+                    where = entry.path() + (f"/{rest}" if rest else "") + f"/{missing}"
+                if not present:
+                    located.append(YangIssue(issue.message, where, issue.vecode, issue.app_tag))
+        finally:
+            if tree is not None:
+                tree.first_sibling().free()
+        return located or [issue]
+
+    def _choice_members(self, parent_path: str, choice: str) -> list[str]:
+        """Names of the data nodes directly under the choice `choice` of a schema node."""
+        try:
+            parent = next(self.ctx.find_path(parent_path))
+        except (StopIteration, libyang.LibyangError):
+            return []
+        members = []
+        for child in parent.children():
+            up = child.cdata.parent
+            while up != ffi.NULL and up.nodetype in (lib.LYS_CASE, lib.LYS_CHOICE):
+                if up.nodetype == lib.LYS_CHOICE and ffi.string(up.name).decode() == choice:
+                    members.append(child.name())
+                    break
+                up = up.parent
+        return members
 
     def to_rpc_error(self, issue: YangIssue) -> RpcError:
         tag, app_tag, info = _classify(issue)

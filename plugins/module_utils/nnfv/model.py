@@ -28,6 +28,18 @@ from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.xml import (
 STATES_WRITING = ("merged", "replaced", "overridden", "deleted")
 
 
+def _dig(data, dotted):
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _present(value):
+    return value is not None and value != [] and value is not False
+
+
 # ---- value normalisers (what libyang stores is canonical; we compare canonical values) ----
 
 
@@ -76,6 +88,7 @@ class Model:
         unordered=(),
         sub_units=(),
         sub_labels=None,
+        mandatory=None,
     ):
         self.namespace = namespace
         self.container = container
@@ -91,6 +104,9 @@ class Model:
         self.unordered = set(unordered)  # leaf-lists compared as sets
         self.sub_units = tuple(sub_units)  # child lists edited entry by entry
         self.sub_labels = sub_labels or {}
+        # {path: [(option, ...), ...]}: below each present node at `path`, one option of each
+        # tuple must be set (dotted names reach into containers, absent or not).
+        self.mandatory = mandatory or {}
 
     # ---- schema walking -------------------------------------------------------------------
 
@@ -119,6 +135,32 @@ class Model:
     @staticmethod
     def is_keyed_list(option):
         return option.get("type") == "list" and option.get("elements") == "dict"
+
+    # ---- mandatory options ------------------------------------------------------------------
+
+    def missing_mandatory(self, entries):
+        """["config[name=g].flow_rules[id=r].priority", ...]: the mandatory YANG nodes the
+        entries lack, as option paths, so that the module refuses them before any commit."""
+        missing = []
+        for entry in entries:
+            key = ",".join(f"{k}={entry.get(k)}" for k in self.key_of(""))
+            self._missing(entry, "", f"config[{key}]", missing)
+        return missing
+
+    def _missing(self, data, path, where, missing):
+        for names in self.mandatory.get(path, ()):
+            if not any(_present(_dig(data, name)) for name in names):
+                what = names[0] if len(names) == 1 else "{" + "|".join(names) + "}"
+                missing.append(f"{where}.{what}")
+        for name, option in self.spec(path).items():
+            value = data.get(name)
+            sub = self.join(path, name)
+            if self.is_keyed_list(option) and sub in self.keys:
+                for item in value or []:
+                    key = ",".join(f"{k}={item.get(k)}" for k in self.key_of(sub))
+                    self._missing(item, sub, f"{where}.{name}[{key}]", missing)
+            elif option.get("type") == "dict" and isinstance(value, dict):
+                self._missing(value, sub, f"{where}.{name}", missing)
 
     # ---- dict -> XML ------------------------------------------------------------------------
 

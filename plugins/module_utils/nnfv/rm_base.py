@@ -21,7 +21,10 @@ from __future__ import annotations
 import time
 
 from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.device import Device
-from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.errors import NnfvError
+from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.errors import (
+    NnfvError,
+    RpcFailure,
+)
 from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.model import (
     STATES_WRITING,
     render_changes,
@@ -79,6 +82,9 @@ class ResourceModule:
         state = self.state
         if state in ("merged", "replaced", "overridden", "rendered") and not self.want:
             raise NnfvError(f"value of config parameter must not be empty for state {state}")
+        if state in ("replaced", "overridden", "rendered"):
+            # whole entries: what the YANG model makes mandatory is checked before any RPC
+            self.check_mandatory(self.want)
         if state == "rendered":
             config = self.model.config_element(self.want)
             return {"changed": False, "rendered": tostring(config, pretty=True)}
@@ -88,6 +94,15 @@ class ResourceModule:
         if state == "gathered":
             return {"changed": False, "gathered": have, "rpcs": self.device.rpcs}
         return self.apply(have)
+
+    def check_mandatory(self, entries):
+        missing = self.model.missing_mandatory(entries)
+        if missing:
+            raise NnfvError(
+                "missing required options (the CPE refuses a "
+                f"{self.model.label} without them): " + ", ".join(missing),
+                missing_options=missing,
+            )
 
     def parse_running_config(self):
         text = self.params.get("running_config")
@@ -105,6 +120,10 @@ class ResourceModule:
         if self.state not in STATES_WRITING:
             raise NnfvError(f"unknown state {self.state}")
         target = self.target = self.model.target(self.state, have, self.want)
+        if self.state == "merged":
+            # an entry given in part merges with the running one: check what it becomes
+            wanted = {self.model.key_value("", e) for e in self.want}
+            self.check_mandatory([e for e in target if self.model.key_value("", e) in wanted])
         changes, edit = self.model.diff(have, target)
         result = {
             "changed": bool(changes),
@@ -115,7 +134,10 @@ class ResourceModule:
         if self.module._diff:
             result["diff"] = {"prepared": render_changes(changes)}
         if edit is not None:
-            result.update(self.push(edit, changes, target))
+            try:
+                result.update(self.push(edit, changes, target))
+            except RpcFailure as exc:
+                raise self.explain(exc, have, changes) from None
         result["rpcs"] = self.device.rpcs
         return result
 
@@ -211,6 +233,10 @@ class ResourceModule:
     def verdict(self, status, watch):
         """("ok" | "wait" | "failed", reason) of the status after a commit."""
         return "ok", ""
+
+    def explain(self, failure, have, changes):
+        """The RpcFailure of a push, with its errors pointed at this task's options."""
+        return failure
 
 
 def _quietly(step):

@@ -5,13 +5,20 @@
 
 from __future__ import annotations
 
-SUBSETS = ["all", "capabilities", "resources", "graphs", "templates"]
+SUBSETS = ["all", "min", "capabilities", "resources", "graphs", "templates"]
+# The network resources: the resource modules whose `gathered` state they mirror.
+RESOURCES = ["all", "service_graph", "nf_template"]
 
 ARGUMENT_SPEC = {
     "gather_subset": {
         "type": "list",
         "elements": "str",
-        "choices": SUBSETS,
+        "choices": SUBSETS + ["!" + s for s in SUBSETS],
         "default": ["all"],
+    },
+    "gather_network_resources": {
+        "type": "list",
+        "elements": "str",
+        "choices": RESOURCES + ["!" + r for r in RESOURCES],
     },
 }

@@ -30,6 +30,11 @@ TEMPLATES = Model(
         "lifecycle_management_scripts": "lifecycle-management-script",
         "parameters": "parameter",
     },
+    mandatory={
+        "": [("functional_type",), ("uri",), ("sha256",)],
+        "ports": [("index",)],
+        "lifecycle_management_scripts": [("script",)],
+    },
     defaults={
         "vnf_type": "native",
         "sharable": False,

@@ -23,28 +23,61 @@ from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.xml import (
     text_of,
 )
 
+CONFIGURED_TEMPLATES = (
+    f'<templates xmlns="{NT_NS}"><template><name/><functional-type/><vnf-type/>'
+    "</template></templates>"
+)
+SHIPPED_TEMPLATES = (
+    f'<shipped-templates xmlns="{NT_NS}"><template><name/>'
+    "<functional-type/><vnf-type/></template></shipped-templates>"
+)
 FILTERS = {
     "capabilities": f'<node xmlns="{NODE_NS}"><capabilities/></node>',
     "resources": f'<node xmlns="{NODE_NS}"><resources/></node>',
     "graphs": GRAPHS_FILTER,
-    "templates": (
-        f'<templates xmlns="{NT_NS}"><template><name/><functional-type/><vnf-type/>'
-        f'</template></templates><shipped-templates xmlns="{NT_NS}"><template><name/>'
-        "<functional-type/><vnf-type/></template></shipped-templates>"
-    ),
+    "templates": CONFIGURED_TEMPLATES + SHIPPED_TEMPLATES,
 }
 NODE_ALL = f'<node xmlns="{NODE_NS}"/>'
+SUBSETS = ("capabilities", "resources", "graphs", "templates")
 
 
-def filters_for(subsets):
-    """Subtree criteria of the subsets, merged so that one <get> reads them all."""
-    wanted = set(FILTERS) if "all" in subsets else set(subsets)
+def resolve_subsets(values, names, minimal=()):
+    """The names selected by a gather_subset-style list: `all`, `min`, names, and `!name`
+    (or `!all`, `!min`) to leave some out; only exclusions mean "all but those"."""
+    include, exclude = set(), set()
+    for value in values or []:
+        negate = value.startswith("!")
+        name = value[1:] if negate else value
+        if name == "all":
+            chosen = set(names)
+        elif name == "min":
+            chosen = set(minimal)
+        else:
+            chosen = {name}
+        (exclude if negate else include).update(chosen)
+    if exclude and not include:
+        include = set(names)
+    return include - exclude
+
+
+def filters_for(subsets, full=()):
+    """Subtree criteria of the subsets, merged so that one <get> reads them all.
+
+    `full` are config subtree criteria read whole besides (the network resources); the
+    configured templates of the `templates` subset are then read from the full subtree.
+    """
+    wanted = resolve_subsets(subsets, SUBSETS)
     out = []
     if {"capabilities", "resources"} <= wanted:
         out.append(NODE_ALL)
     else:
         out += [FILTERS[s] for s in ("capabilities", "resources") if s in wanted]
-    out += [FILTERS[s] for s in ("graphs", "templates") if s in wanted]
+    if "graphs" in wanted and GRAPHS_FILTER not in full:
+        out.append(GRAPHS_FILTER)
+    if "templates" in wanted:
+        full_templates = any("<templates " in c for c in full)
+        out.append(SHIPPED_TEMPLATES if full_templates else FILTERS["templates"])
+    out += list(full)
     return out, wanted
 
 

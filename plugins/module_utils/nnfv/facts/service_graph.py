@@ -70,6 +70,14 @@ GRAPHS = Model(
     unordered=["flow_rules.actions.output"],
     sub_units=["nfs", "endpoints", "flow_rules"],
     sub_labels={"nfs": "nf", "endpoints": "endpoint", "flow_rules": "flow-rule"},
+    mandatory={
+        "nfs": [("functional_type", "template")],
+        "nfs.config_parameters": [("value",)],
+        "endpoints": [("interface", "vlan", "vxlan", "internal_group")],
+        "endpoints.vlan": [("interface",), ("vlan_id",)],
+        "endpoints.vxlan": [("remote",), ("vni",)],
+        "flow_rules": [("priority",), ("match.port_in",), ("actions.output", "actions.drop")],
+    },
 )
 
 CONFIG_FILTER = f'<graphs xmlns="{SG_NS}"/>'
