@@ -10,6 +10,7 @@ waits on it. EXSLT regular expressions are not available (their cost has no boun
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import pickle
 import re
@@ -24,6 +25,8 @@ from lxml import etree
 from .errors import ErrorType, RpcError
 
 KeysOf = Callable[[etree._Element], tuple[str, ...]]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,10 +51,12 @@ class Budget:
 
     def check(self) -> None:
         if self.cancelled():
+            log.info("filter stopped: its session ended")
             raise RpcError(
                 "operation-failed", "the session ended while its filter ran", ErrorType.APPLICATION
             )
         if self.remaining() <= 0:
+            log.warning("filter stopped: it took longer than %g s (xpath_timeout)", self.timeout)
             raise _too_costly(f"the filter took longer than {self.timeout:g} s")
 
 
