@@ -29,9 +29,11 @@ class AgentConfig:
     users: list[User] = field(default_factory=list)
     # ---- limits on what clients may cost (sized for a 256 MB CPE; see README) ----
     # NETCONF sessions at once; one more is refused at channel open ("resource shortage").
-    max_sessions: int = 32
+    max_sessions: int = 24
     # SSH connections that have no NETCONF session yet (not authenticated, or no subsystem).
     max_startups: int = 10
+    # ... of which from one source address.
+    max_startups_per_source: int = 4
     # Seconds from TCP accept to a NETCONF session; then the connection is closed.
     login_grace_time: float = 30.0
     # Seconds from the server's <hello> to the client's; then the session is closed.
@@ -39,9 +41,10 @@ class AgentConfig:
     # Delay before a failed login is answered, doubled per recent failure from the same source.
     failed_login_delay: float = 0.5
     failed_login_max_delay: float = 8.0
-    max_message_size: int = 8 * 1024 * 1024
+    # Bytes in one message (about 1,200 three-NF graphs); one costs up to ~3.5x this at its peak.
+    max_message_size: int = 2 * 1024 * 1024
     # XML elements in one message (a message costs memory per element once parsed).
-    max_message_elements: int = 200_000
+    max_message_elements: int = 50_000
     # Per XPath or subtree filter: wall time in seconds, and memory of the XPath evaluator.
     xpath_timeout: float = 10.0
     xpath_max_memory: int = 64 * 1024 * 1024
@@ -84,6 +87,7 @@ class ConfigError(ValueError):
 _INT_LIMITS = (
     "max_sessions",
     "max_startups",
+    "max_startups_per_source",
     "max_message_size",
     "max_message_elements",
     "xpath_max_memory",

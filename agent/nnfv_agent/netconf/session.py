@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -31,6 +32,17 @@ class Channel(Protocol):
     def settimeout(self, timeout: float | None) -> None: ...
 
 
+# After a message this big, freed heap is handed back to the system (glibc keeps it otherwise).
+TRIM_AFTER = 1024 * 1024
+
+
+def _trim_heap() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
 def element_count(message: bytes) -> int:
     """An upper bound of the elements in a message, without parsing it: its start tags."""
     return message.count(b"<") - message.count(b"</")
@@ -52,7 +64,7 @@ class Session:
     channel: Channel
     dispatcher: Dispatcher
     max_message: int
-    max_elements: int = 200_000
+    max_elements: int = 50_000
     hello_timeout: float = 30.0
     login_time: datetime = field(default_factory=lambda: datetime.now(UTC))
     counters: Counters = field(default_factory=Counters)
@@ -145,6 +157,7 @@ class Session:
                             ErrorType.RPC,
                         ),
                     )
+                    _trim_heap()
                     continue
                 if element_count(message) > self.max_elements:
                     self.counters.in_bad_rpcs += 1
@@ -157,10 +170,15 @@ class Session:
                             ErrorType.RPC,
                         ),
                     )
+                    del message
+                    _trim_heap()
                     continue
                 reply = self.dispatcher.handle(self, message)
                 if reply is not None:
                     self.send(reply)
+                if len(message) > TRIM_AFTER or len(reply or b"") > TRIM_AFTER:
+                    del message, reply
+                    _trim_heap()
                 while self.after_reply:
                     self.after_reply.pop(0)()
                 if self.closing:

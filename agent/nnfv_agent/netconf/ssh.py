@@ -2,7 +2,8 @@
 
 What an SSH peer may cost is bounded:
 - connections without a NETCONF session (before and during authentication, or authenticated
-  but without the subsystem) are at most `max_startups`; one more is closed at accept and logged;
+  but without the subsystem) are at most `max_startups`, and `max_startups_per_source` from one
+  address (so one noisy source cannot take every slot); one more is closed at accept and logged;
 - such a connection has `login_grace_time` seconds to get a session, then it is closed;
 - a connection is one paramiko thread until it has a session, then one more for the session;
 - sessions are at most `max_sessions`: one more is refused at channel open with the SSH reason
@@ -248,6 +249,9 @@ class SshServer:
         conn.settimeout(None)
         with self._lock:
             full = len(self._conns) >= self.config.max_startups
+            if not full:
+                mine = sum(1 for c in self._conns if c.peer == peer)
+                full = mine >= self.config.max_startups_per_source
             if full:
                 self._refused += 1
         if full:
@@ -277,10 +281,11 @@ class SshServer:
             return  # one line per 10 s at most, whatever the flood
         self._refused_logged = now
         log.warning(
-            "refused connection from %s: %d connections without a session already "
-            "(max_startups); %d refused so far",
+            "refused connection from %s: too many connections without a session "
+            "(max_startups %d, max_startups_per_source %d); %d refused so far",
             peer,
             self.config.max_startups,
+            self.config.max_startups_per_source,
             self._refused,
         )
 

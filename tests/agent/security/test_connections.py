@@ -43,17 +43,34 @@ def _authenticated(agent) -> paramiko.Transport:
 
 
 def test_connections_beyond_max_startups_are_refused_and_threads_stay_bounded(agent_factory):
-    agent = agent_factory(max_startups=3)
+    agent = agent_factory(max_startups=3, max_startups_per_source=3)
     _works(agent)
     baseline = _threads(agent.proc.pid)
     idle = []
     try:
         for _ in range(30):  # TCP connections that never speak SSH
             idle.append(socket.create_connection(("127.0.0.1", agent.port), timeout=10))
-        assert log_has(agent.log, "(max_startups)")
+        assert log_has(agent.log, "too many connections without a session")
         # Three connections with one thread each, whatever the number of connections.
         assert _threads(agent.proc.pid) <= baseline + 3
         assert agent.alive
+    finally:
+        for sock in idle:
+            sock.close()
+    wait_until(lambda: _threads(agent.proc.pid) <= baseline)
+    _works(agent)
+
+
+def test_one_source_cannot_take_more_than_max_startups_per_source(agent_factory):
+    agent = agent_factory(max_startups=10, max_startups_per_source=2)
+    _works(agent)
+    baseline = _threads(agent.proc.pid)
+    idle = []
+    try:
+        for _ in range(6):
+            idle.append(socket.create_connection(("127.0.0.1", agent.port), timeout=10))
+        assert log_has(agent.log, "max_startups_per_source 2")
+        assert _threads(agent.proc.pid) <= baseline + 2
     finally:
         for sock in idle:
             sock.close()
