@@ -70,7 +70,13 @@ class Agent:
         self.schema = Schema(config.yang_dir)
         self.pipeline = CommitPipeline()
         self.dispatcher = Dispatcher(self.capabilities)
-        self.events = EventLog(self.dispatcher, self.keys_of, queue_size=config.notification_queue)
+        self.events = EventLog(
+            self.dispatcher,
+            self.keys_of,
+            queue_size=config.notification_queue,
+            filter_timeout=config.xpath_timeout,
+            filter_memory=config.xpath_max_memory,
+        )
         self.dataplane = None
         if config.dataplane == "native":
             from .dataplane import DataPlane

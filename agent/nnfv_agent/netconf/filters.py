@@ -161,6 +161,16 @@ def compile_xpath(select: str, nsmap: dict[str | None, str]) -> etree.XPath:
     return compiled
 
 
+def selects(compiled: etree.XPath, content: etree._Element, budget: Budget) -> bool:
+    """Whether an XPath filter selects anything in one event (bounded like a get filter)."""
+
+    def work() -> bool:
+        found = compiled(etree.ElementTree(content))
+        return bool(found) if not isinstance(found, list) else len(found) > 0
+
+    return bool(_bounded(work, budget))
+
+
 def xpath(
     data: list[etree._Element],
     select: str,
@@ -219,7 +229,12 @@ def _evaluate(
 def _bounded(work: Callable[[], object], budget: Budget) -> object:
     """Run `work` in a forked child under the budget; return its result or raise its error."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of memory or processes: refuse this filter, keep serving
+        os.close(read_fd)
+        os.close(write_fd)
+        raise _too_costly(f"no process could be started for the filter ({exc.strerror})") from None
     if pid == 0:  # the child: no threads, no locks of ours, exits without cleanup
         os.close(read_fd)
         status = 0

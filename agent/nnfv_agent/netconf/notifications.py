@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from .errors import ErrorType, RpcError
-from .filters import compile_xpath, subtree
+from .filters import Budget, compile_xpath, selects, subtree
 from .xml import NC, child, qn
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ class Subscription:
     stop: datetime | None
     keys_of: KeysOf
     queue_size: int
+    # A fresh budget per event: filters are hostile input too (time, memory, session alive).
+    budget: Callable[[], Budget] = field(default=Budget, repr=False)
     queue: queue.Queue = field(init=False, repr=False)
     # Set when the subscription ends (stopTime, session end, overflow): the writer stops.
     ended: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -105,9 +107,8 @@ class Subscription:
             return True
         content = etree.fromstring(event.content.encode())
         if self._xpath is not None:
-            found = self._xpath(etree.ElementTree(content))
-            return bool(found) if not isinstance(found, list) else len(found) > 0
-        return bool(subtree([content], self.filter, self.keys_of))
+            return selects(self._xpath, content, self.budget())
+        return bool(subtree([content], self.filter, self.keys_of, self.budget()))
 
     def offer(self, event: Event) -> bool:
         """Queue a live event without waiting; False when the queue is full."""
@@ -137,11 +138,15 @@ class EventLog:
         *,
         queue_size: int = 256,
         drop: Callable[[Session, str], None] | None = None,
+        filter_timeout: float = 10.0,
+        filter_memory: int = 64 * 1024 * 1024,
     ) -> None:
         self.created = now()
         self.dispatcher = dispatcher
         self.keys_of = keys_of
         self.queue_size = queue_size
+        self.filter_timeout = filter_timeout
+        self.filter_memory = filter_memory
         # What to do with the session of a subscriber that fell behind (default: close it).
         self.drop = drop or _close_session
         self.events: collections.deque[Event] = collections.deque(maxlen=size)
@@ -232,6 +237,13 @@ class EventLog:
             filt = child(op, "filter", NC)
         if filt is not None:
             _check_filter(filt)
+        # Compiles the filter: a bad one is refused here, before anything is subscribed.
+        sub = Subscription(session, filt, start, stop, self.keys_of, self.queue_size)
+        sub.budget = lambda: Budget(
+            self.filter_timeout,
+            self.filter_memory,
+            lambda: sub.ended.is_set() or not session.alive(),
+        )
         with self.lock:
             if session.id in self.subscriptions:
                 raise RpcError(
@@ -239,23 +251,27 @@ class EventLog:
                     "this session already has a subscription (RFC 5277 allows one per session)",
                     ErrorType.PROTOCOL,
                 )
-        # Compiles the filter: a bad one is refused here, before anything is subscribed.
-        sub = Subscription(session, filt, start, stop, self.keys_of, self.queue_size)
-        # Replay and live delivery start once the <ok/> is on the wire.
+            # Live events queue from now on, so none falls between the reply and the writer.
+            if start is not None:
+                sub.replay = [e for e in self.events if e.time >= start]
+            self.subscriptions[session.id] = sub
+        # Replay and delivery start once the <ok/> is on the wire.
         session.after_reply.append(lambda: self._begin(sub))
         return None
 
     def _begin(self, sub: Subscription) -> None:
-        with self.lock:
-            if sub.session.id in self.subscriptions or sub.session.closing:
-                return
-            if sub.start is not None:
-                sub.replay = [e for e in self.events if e.time >= sub.start]
-            self.subscriptions[sub.session.id] = sub
         sub.writer = threading.Thread(
             target=self._write, args=(sub,), daemon=True, name=f"notify-{sub.session.id}"
         )
-        sub.writer.start()
+        try:
+            sub.writer.start()
+        except RuntimeError as exc:  # no thread could be started (a task limit)
+            with self.lock:
+                if self.subscriptions.get(sub.session.id) is sub:
+                    del self.subscriptions[sub.session.id]
+            sub.ended.set()
+            log.error("session %d: subscription dropped, no writer thread: %s", sub.session.id, exc)
+            self.drop(sub.session, "other")
 
     def _write(self, sub: Subscription) -> None:
         """The subscription's writer: replay, then live events, until the subscription ends."""

@@ -141,3 +141,25 @@ def test_killed_session_end_names_its_killer(agent):
     finally:
         for client in (watcher, victim, killer):
             client.close()
+
+
+def test_costly_subscription_filter_is_stopped_and_others_still_receive(agent_factory):
+    agent = agent_factory(xpath_timeout=1)
+    costly, good, writer = RawClient(agent), RawClient(agent), RawClient(agent)
+    try:
+        # Ten nested scans of every node: hours even on one small notification.
+        select = "//*" + "[count(//*" * 10 + ") > 0]" * 10
+        assert_ok(subscribe(costly, f'<filter xmlns="{NOTIF}" type="xpath" select="{select}"/>'))
+        assert_ok(subscribe(good))
+        # Before the fix the publisher evaluated this filter itself, under the commit's lock.
+        assert_ok(edit_description(writer, "g", "first"))
+        assert_ok(edit_description(writer, "g", "second"))
+        changes = 0
+        while changes < 2:
+            if next_notification(good).find(f"{{{NCN}}}netconf-config-change") is not None:
+                changes += 1
+        assert log_has(agent.log, "notification filter failed")
+        data_of(writer.rpc(GET_CONFIG))
+    finally:
+        for client in (costly, good, writer):
+            client.close()

@@ -35,6 +35,9 @@ class FakeSession:
             self.sent.append(message)
             self.got.notify_all()
 
+    def alive(self) -> bool:
+        return not self.closing
+
     def wait_for(self, count: int) -> bool:
         with self.got:
             return self.got.wait_for(lambda: len(self.sent) >= count, timeout=10)
@@ -102,3 +105,18 @@ def test_a_filter_that_fails_on_an_event_skips_it_for_that_subscriber_only():
     _events(log, 3)
     assert everything.wait_for(3)
     assert picky.sent == []
+
+
+def test_xpath_filter_selects_only_matching_events():
+    dispatcher = Dispatcher(lambda: [])
+    log = EventLog(dispatcher, lambda el: ())
+    session = FakeSession(1, dispatcher)
+    _subscribe(
+        log,
+        session,
+        f'<filter xmlns="{NOTIF}" xmlns:t="urn:t" type="xpath" select="/t:change[t:n=2]"/>',
+    )
+    _events(log, 4)
+    log.publish('<change xmlns="urn:t"><n>2</n></change>')
+    assert session.wait_for(2)
+    assert all(b"<n>2</n>" in m for m in session.sent)
