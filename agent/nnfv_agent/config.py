@@ -27,8 +27,29 @@ class AgentConfig:
     state_dir: Path = Path("/var/lib/nnfv-agent")
     host_key: Path | None = None
     users: list[User] = field(default_factory=list)
-    max_sessions: int = 16
-    max_message_size: int = 16 * 1024 * 1024
+    # ---- limits on what clients may cost (sized for a 256 MB CPE; see README) ----
+    # NETCONF sessions at once; one more is refused at channel open ("resource shortage").
+    max_sessions: int = 24
+    # SSH connections that have no NETCONF session yet (not authenticated, or no subsystem).
+    max_startups: int = 10
+    # ... of which from one source address.
+    max_startups_per_source: int = 4
+    # Seconds from TCP accept to a NETCONF session; then the connection is closed.
+    login_grace_time: float = 30.0
+    # Seconds from the server's <hello> to the client's; then the session is closed.
+    hello_timeout: float = 30.0
+    # Delay before a failed login is answered, doubled per recent failure from the same source.
+    failed_login_delay: float = 0.5
+    failed_login_max_delay: float = 8.0
+    # Bytes in one message (about 1,200 three-NF graphs); one costs up to ~3.5x this at its peak.
+    max_message_size: int = 2 * 1024 * 1024
+    # XML elements in one message (a message costs memory per element once parsed).
+    max_message_elements: int = 50_000
+    # Per XPath or subtree filter: wall time in seconds, and memory of the XPath evaluator.
+    xpath_timeout: float = 10.0
+    xpath_max_memory: int = 64 * 1024 * 1024
+    # Notifications waiting for one subscriber; a subscriber that falls this far behind is dropped.
+    notification_queue: int = 256
     yang_dir: Path | None = None
     log_level: str = "INFO"
     # "native" deploys graphs on this kernel; "none" keeps config only (management-plane labs).
@@ -65,9 +86,27 @@ class ConfigError(ValueError):
     pass
 
 
+_INT_LIMITS = (
+    "max_sessions",
+    "max_startups",
+    "max_startups_per_source",
+    "max_message_size",
+    "max_message_elements",
+    "xpath_max_memory",
+    "notification_queue",
+)
+_TIME_LIMITS = (
+    "login_grace_time",
+    "hello_timeout",
+    "failed_login_delay",
+    "failed_login_max_delay",
+    "xpath_timeout",
+)
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         raise ConfigError(f"listen address '{value}' is not HOST:PORT")
     return host.strip("[]") or "127.0.0.1", int(port)
 
@@ -85,8 +124,8 @@ def load(path: Path | None) -> AgentConfig:
         "state_dir",
         "host_key",
         "users",
-        "max_sessions",
-        "max_message_size",
+        *_INT_LIMITS,
+        *_TIME_LIMITS,
         "yang_dir",
         "log_level",
         "dataplane",
@@ -106,12 +145,18 @@ def load(path: Path | None) -> AgentConfig:
     for key in ("state_dir", "host_key", "yang_dir"):
         if key in raw:
             setattr(cfg, key, Path(raw[key]))
-    for key in ("max_sessions", "max_message_size"):
+    for key in _INT_LIMITS:
         if key in raw:
             value = raw[key]
-            if not isinstance(value, int) or value <= 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{path}: {key} must be a positive integer")
             setattr(cfg, key, value)
+    for key in _TIME_LIMITS:
+        if key in raw:
+            value = raw[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{path}: {key} must be a number of seconds (0 or more)")
+            setattr(cfg, key, float(value))
     if "log_level" in raw:
         cfg.log_level = str(raw["log_level"]).upper()
     if "dataplane" in raw:

@@ -17,6 +17,7 @@ from .commit.pipeline import CommitPipeline, Plan
 from .commit.registry import missing_entries
 from .config import AgentConfig
 from .datastore.confirmed import ConfirmedCommits
+from .datastore.persist import secure_state_dir
 from .datastore.schema import Schema
 from .datastore.store import Datastores
 from .netconf.dispatch import CURRENT_SESSION, Dispatcher
@@ -34,8 +35,11 @@ STATIC_CAPABILITIES = [
     BASE_11,
     CAP + "writable-running:1.0",
     CAP + "candidate:1.0",
+    # The 1.0 forms too: clients such as yangcli look for them before using the operation.
+    CAP + "confirmed-commit:1.0",
     CAP + "confirmed-commit:1.1",
     CAP + "rollback-on-error:1.0",
+    CAP + "validate:1.0",
     CAP + "validate:1.1",
     CAP + "startup:1.0",
     CAP + "xpath:1.0",
@@ -64,7 +68,7 @@ class Agent:
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
         self.state_dir = Path(config.state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        secure_state_dir(self.state_dir)  # 0700, its files 0600: they can hold secrets
         self.schema = Schema(config.yang_dir)
         unmapped = missing_entries(self.schema.ctx)
         if unmapped:
@@ -74,7 +78,13 @@ class Agent:
             )
         self.pipeline = CommitPipeline()
         self.dispatcher = Dispatcher(self.capabilities)
-        self.events = EventLog(self.dispatcher, self.keys_of)
+        self.events = EventLog(
+            self.dispatcher,
+            self.keys_of,
+            queue_size=config.notification_queue,
+            filter_timeout=config.xpath_timeout,
+            filter_memory=config.xpath_max_memory,
+        )
         self.stores = Datastores(
             self.schema, self.state_dir, self.pipeline, commit_wait=config.commit_wait
         )
@@ -198,13 +208,21 @@ class Agent:
 
     def run_session(self, channel: paramiko.Channel, username: str, peer: str) -> None:
         session = Session(
-            next(self._ids), username, peer, channel, self.dispatcher, self.config.max_message_size
+            next(self._ids),
+            username,
+            peer,
+            channel,
+            self.dispatcher,
+            self.config.max_message_size,
+            max_elements=self.config.max_message_elements,
+            hello_timeout=self.config.hello_timeout,
         )
         with self._sessions_lock:
             self._reserved -= 1
             self._sessions[session.id] = session
             self.dispatcher.stats.in_sessions += 1
         log.info("session %d opened for %s from %s", session.id, username, peer)
+        self.events.session_started(session)
         try:
             session.run()
         finally:
@@ -218,13 +236,15 @@ class Agent:
         self.events.session_ended(session.id)
         self.confirmed.session_ended(session.id)
         self.stores.session_ended(session.id)
-        log.info("session %d closed", session.id)
+        self.events.session_finished(session, session.end_reason, session.killed_by)
+        log.info("session %d closed (%s)", session.id, session.end_reason)
 
-    def kill_session(self, session_id: int) -> bool:
+    def kill_session(self, session_id: int, killed_by: int | None = None) -> bool:
         with self._sessions_lock:
             victim = self._sessions.get(session_id)
         if victim is None:
             return False
+        victim.end_reason, victim.killed_by = "killed", killed_by
         self.end_session(victim)
         return True
 

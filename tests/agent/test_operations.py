@@ -298,11 +298,29 @@ def test_default_operation_none_with_data_but_no_operation_changes_nothing(raw):
     before = load_running(raw, "graph-firewall-nat.xml")
     body = (
         f'<graphs xmlns="{NFG}"><graph><name>{FW}</name><description>changed</description>'
-        "<flow-rule><id>lan-to-fw</id><priority>99</priority></flow-rule></graph>"
-        "<graph><name>brand-new</name></graph></graphs>"
+        "<flow-rule><id>lan-to-fw</id><priority>99</priority></flow-rule></graph></graphs>"
     )
     assert_ok(edit(raw, body, default_operation="none"))
     assert canonical(get_config(raw, "candidate")) == canonical(before)
+
+
+def test_default_operation_none_on_data_that_does_not_exist_returns_data_missing(raw):
+    before = load_running(raw, "graph-firewall-nat.xml")
+    body = f'<graphs xmlns="{NFG}"><graph><name>brand-new</name></graph></graphs>'
+    err = rpc_errors(edit(raw, body, default_operation="none"))[0]
+    assert field(err, "error-tag") == "data-missing"
+    assert field(err, "error-path") == "/nfg:graphs/nfg:graph[nfg:name='brand-new']"
+    assert "does not exist" in field(err, "error-message")
+    assert canonical(get_config(raw, "candidate")) == canonical(before)
+
+
+def test_xml_lang_on_a_config_leaf_is_accepted(raw):
+    body = graph("lang", '<description xml:lang="en">with a language</description>')
+    assert_ok(edit(raw, body))
+    data = get_config(raw, "candidate")
+    assert data.xpath("//nfg:graph[nfg:name='lang']/nfg:description/text()", namespaces=NS) == [
+        "with a language"
+    ]
 
 
 def test_default_operation_replace_replaces_the_whole_datastore(raw):

@@ -80,22 +80,28 @@ def write_config(
     path: Path,
     state_dir: Path,
     *,
-    max_sessions: int = 8,
+    max_sessions: int | None = 8,
     max_message_size: int = 1024 * 1024,
     pubkey: str | None = None,
     dataplane: str = "none",
     netns: str | None = None,
     node_id: str | None = None,
+    **settings: int | float,
 ) -> None:
-    """NETCONF-core tests run config-only (dataplane "none"); data-plane tests pass "native"."""
+    """NETCONF-core tests run config-only (dataplane "none"); data-plane tests pass "native".
+
+    `max_sessions=None` keeps the agent's default; `settings` are further numeric limits
+    (for example `hello_timeout=1`).
+    """
     from nnfv_agent.config import hash_password
 
     keys = f'authorized_keys = ["{pubkey}"]\n' if pubkey else ""
     extra = f'netns = "{netns}"\n' if netns else ""
     extra += f'node_id = "{node_id}"\n' if node_id else ""
+    extra += f"max_sessions = {max_sessions}\n" if max_sessions is not None else ""
+    extra += "".join(f"{key} = {value}\n" for key, value in settings.items())
     path.write_text(
         f'state_dir = "{state_dir}"\n'
-        f"max_sessions = {max_sessions}\n"
         f"max_message_size = {max_message_size}\n"
         f'dataplane = "{dataplane}"\n'
         f"{extra}"

@@ -30,10 +30,18 @@ def ncclient_connect(
 class RawClient:
     """Speaks the wire protocol directly, to send what well-behaved clients never send."""
 
-    def __init__(self, agent: AgentProcess, *, base11: bool = True, hello: bool = True) -> None:
+    def __init__(
+        self,
+        agent: AgentProcess,
+        *,
+        base11: bool = True,
+        hello: bool = True,
+        window_size: int | None = None,
+    ) -> None:
+        """`window_size`: the SSH window this client grants the agent (small: a slow reader)."""
         self.transport = paramiko.Transport(("127.0.0.1", agent.port))
         self.transport.connect(username=USER, password=PASSWORD)
-        self.chan = self.transport.open_session()
+        self.chan = self.transport.open_session(window_size=window_size)
         self.chan.settimeout(20)
         self.chan.invoke_subsystem("netconf")
         self.buf = b""

@@ -42,3 +42,50 @@ def test_bad_config_raises_config_error_with_reason(tmp_path, body):
 def test_parse_listen_rejects_missing_port():
     with pytest.raises(ConfigError):
         parse_listen("127.0.0.1")
+
+
+def test_config_file_sets_every_limit(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text(
+        "max_startups = 5\nmax_startups_per_source = 2\nlogin_grace_time = 12\n"
+        "hello_timeout = 7.5\nfailed_login_delay = 0\nfailed_login_max_delay = 3\n"
+        "max_message_elements = 1000\nxpath_timeout = 2\nxpath_max_memory = 1048576\n"
+        "notification_queue = 16\n"
+    )
+    cfg = load(path)
+    assert (cfg.max_startups, cfg.max_startups_per_source) == (5, 2)
+    assert (cfg.login_grace_time, cfg.hello_timeout) == (12.0, 7.5)
+    assert (cfg.failed_login_delay, cfg.failed_login_max_delay) == (0.0, 3.0)
+    assert (cfg.max_message_elements, cfg.xpath_timeout, cfg.xpath_max_memory) == (
+        1000,
+        2.0,
+        1048576,
+    )
+    assert cfg.notification_queue == 16
+
+
+def test_default_limits_leave_room_for_twenty_sessions_on_a_small_cpe():
+    cfg = load(None)
+    assert cfg.max_sessions > 20
+    assert cfg.max_message_size <= 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "max_startups = 0\n",
+        "notification_queue = true\n",
+        'hello_timeout = "soon"\n',
+        "xpath_timeout = -1\n",
+    ],
+)
+def test_bad_limit_raises_config_error(tmp_path, body):
+    path = tmp_path / "a.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError):
+        load(path)
+
+
+def test_listen_port_in_superscript_digits_is_refused():
+    with pytest.raises(ConfigError):
+        parse_listen("127.0.0.1:\u00b2\u00b2")

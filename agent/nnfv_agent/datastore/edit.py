@@ -20,6 +20,7 @@ OPERATION = qn(NC, "operation")
 EDIT_OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 DEFAULT_OPERATIONS = ("merge", "replace", "none")
 _CREATING = ("merge", "replace", "create")
+_DROPPED_ATTRIBUTES = ("{" + NC + "}", "{http://www.w3.org/XML/1998/namespace}lang")
 
 
 def canonical(value: str | None, snode: SchemaNode) -> str:
@@ -120,6 +121,16 @@ class EditEngine:
             if snode.kind in ("leaf", "leaf-list", "anydata", "anyxml"):
                 return
             if match is None:
+                if not self._has_op(edit, EDIT_OPERATIONS):
+                    # RFC 6241 7.2: data for a level the target does not have, and no
+                    # operation that says what to do with it.
+                    raise RpcError(
+                        "data-missing",
+                        f"'{snode.name}' does not exist, and default-operation 'none' "
+                        "does not create it (give it an operation such as merge or create)",
+                        ErrorType.APPLICATION,
+                        **self._path(here),
+                    )
                 if not self._has_op(edit, _CREATING):
                     for sub in edit:
                         if isinstance(sub.tag, str):
@@ -264,7 +275,9 @@ class EditEngine:
         new = copy.deepcopy(edit)
         for el in new.iter():
             if isinstance(el.tag, str):
-                for attr in [a for a in el.attrib if a.startswith("{" + NC + "}")]:
+                # NETCONF's own attributes, and xml:lang, which XML allows on any element and
+                # YANG gives no meaning (it is accepted, not stored).
+                for attr in [a for a in el.attrib if a.startswith(_DROPPED_ATTRIBUTES)]:
                     del el.attrib[attr]
         etree.cleanup_namespaces(new)
         return new

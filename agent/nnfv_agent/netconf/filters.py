@@ -1,9 +1,24 @@
-"""<filter> handling for get and get-config: subtree (RFC 6241 section 6) and XPath (:xpath)."""
+"""<filter> handling for get and get-config: subtree (RFC 6241 section 6) and XPath (:xpath).
+
+Filters come from the network, so their cost is bounded. A subtree filter runs here under a
+`Budget` (time, and the session still being alive). An XPath expression runs in libxml2, which
+cannot be interrupted, so it is evaluated in a forked child with a deadline and a memory limit;
+the child is killed when either runs out or the session ends, and the rest of the agent never
+waits on it. EXSLT regular expressions are not available (their cost has no bound).
+"""
 
 from __future__ import annotations
 
 import copy
+import logging
+import os
+import pickle
+import re
+import select as select_mod
+import signal
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -11,18 +26,65 @@ from .errors import ErrorType, RpcError
 
 KeysOf = Callable[[etree._Element], tuple[str, ...]]
 
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Budget:
+    """What one filter may cost: wall time, memory (XPath), and the requester still being there."""
+
+    timeout: float = 10.0
+    max_memory: int = 64 * 1024 * 1024
+    cancelled: Callable[[], bool] = field(default=lambda: False)
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.timeout
+        self._ticks = 0
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def tick(self) -> None:
+        self._ticks += 1
+        if self._ticks & 1023 == 0:
+            self.check()
+
+    def check(self) -> None:
+        if self.cancelled():
+            log.info("filter stopped: its session ended")
+            raise RpcError(
+                "operation-failed", "the session ended while its filter ran", ErrorType.APPLICATION
+            )
+        if self.remaining() <= 0:
+            log.warning("filter stopped: it took longer than %g s (xpath_timeout)", self.timeout)
+            raise _too_costly(f"the filter took longer than {self.timeout:g} s")
+
+
+def _too_costly(why: str) -> RpcError:
+    return RpcError(
+        "resource-denied",
+        f"{why}; narrow or simplify it (limits: xpath_timeout, xpath_max_memory in agent.toml)",
+        ErrorType.APPLICATION,
+        info={"bad-element": "filter"},
+    )
+
 
 def subtree(
-    data: list[etree._Element], filt: etree._Element, keys_of: KeysOf
+    data: list[etree._Element],
+    filt: etree._Element,
+    keys_of: KeysOf,
+    budget: Budget | None = None,
 ) -> list[etree._Element]:
+    budget = budget or Budget()
     selectors = [f for f in filt if isinstance(f.tag, str)]
     if not selectors:
         return []  # an empty filter selects nothing (RFC 6241 6.4.2)
     out = []
     for node in data:
         for sel in selectors:
+            budget.tick()
             if _matches(sel, node):
-                result = _apply(sel, node, keys_of)
+                result = _apply(sel, node, keys_of, budget)
                 if result is not None:
                     out.append(result)
                     break
@@ -40,7 +102,9 @@ def _is_content_match(sel: etree._Element) -> bool:
     return len(sel) == 0 and bool((sel.text or "").strip())
 
 
-def _apply(sel: etree._Element, node: etree._Element, keys_of: KeysOf) -> etree._Element | None:
+def _apply(
+    sel: etree._Element, node: etree._Element, keys_of: KeysOf, budget: Budget
+) -> etree._Element | None:
     children = [c for c in sel if isinstance(c.tag, str)]
     if not children:
         if _is_content_match(sel):
@@ -49,6 +113,7 @@ def _apply(sel: etree._Element, node: etree._Element, keys_of: KeysOf) -> etree.
     matches = [c for c in children if _is_content_match(c)]
     others = [c for c in children if not _is_content_match(c)]
     for m in matches:
+        budget.tick()
         if not any(_matches(m, dc) and (dc.text or "").strip() == m.text.strip() for dc in node):
             return None
     if not others:
@@ -59,8 +124,9 @@ def _apply(sel: etree._Element, node: etree._Element, keys_of: KeysOf) -> etree.
     for dc in node:
         sub = None
         for o in others:
+            budget.tick()
             if _matches(o, dc):
-                sub = _apply(o, dc, keys_of)
+                sub = _apply(o, dc, keys_of, budget)
                 if sub is not None:
                     break
         if sub is not None:
@@ -71,35 +137,266 @@ def _apply(sel: etree._Element, node: etree._Element, keys_of: KeysOf) -> etree.
     return out if selected else None  # a containment node that selected nothing below it
 
 
-def xpath(
-    data: list[etree._Element], select: str, nsmap: dict[str | None, str], keys_of: KeysOf
-) -> list[etree._Element]:
+# ---- XPath ------------------------------------------------------------------------------------
+
+
+def _invalid(message: str) -> RpcError:
+    return RpcError(
+        "invalid-value",
+        message,
+        ErrorType.PROTOCOL,
+        info={"bad-attribute": "select", "bad-element": "filter"},
+    )
+
+
+def compile_xpath(select: str, nsmap: dict[str | None, str]) -> etree.XPath:
+    """Compile and check a filter expression, whatever the data: no EXSLT, known prefixes."""
     namespaces = {k: v for k, v in nsmap.items() if k}
-    hits: list[etree._Element] = []
-    for top in data:
+    try:
+        compiled = etree.XPath(select, namespaces=namespaces, regexp=False, smart_strings=False)
+        # Unknown prefixes and functions only show when evaluated; a one-node document is cheap.
+        compiled(etree.ElementTree(etree.Element("probe")))
+    except etree.XPathError as exc:
+        raise _invalid(f"invalid XPath filter '{select}': {exc}") from None
+    return compiled
+
+
+def selects(compiled: etree.XPath, content: etree._Element, budget: Budget) -> bool:
+    """Whether an XPath filter selects anything in one event (bounded like a get filter)."""
+
+    def work() -> bool:
+        found = compiled(etree.ElementTree(content))
+        return bool(found) if not isinstance(found, list) else len(found) > 0
+
+    return bool(_bounded(work, budget))
+
+
+def xpath(
+    data: list[etree._Element],
+    select: str,
+    nsmap: dict[str | None, str],
+    keys_of: KeysOf,
+    budget: Budget | None = None,
+) -> list[etree._Element]:
+    budget = budget or Budget()
+    select, extra = resolve_unprefixed(select, data, budget)
+    nsmap = {**nsmap, **extra}
+    compile_xpath(select, nsmap)  # refused the same on an empty datastore as on a full one
+    if not data:
+        return []
+    found = _bounded(lambda: _evaluate(data, select, nsmap), budget)
+    if found is None:
+        raise _invalid("the XPath filter must select a node-set")
+    hits = []
+    for top_index, wanted in sorted(found.items()):
+        # Each top-level node is evaluated as the root of its own document, as in the child.
+        doc = copy.deepcopy(data[top_index])
+        want = set(wanted)
+        for index, el in enumerate(doc.iter()):
+            if index in want:
+                hits.append(el)
+    return _with_ancestors(hits, keys_of)
+
+
+def _evaluate(
+    data: list[etree._Element], select: str, nsmap: dict[str | None, str]
+) -> dict[int, list[int]] | None:
+    """In the child: {top-level index: document-order indexes of the selected elements}."""
+    compiled = compile_xpath(select, nsmap)
+    out: dict[int, list[int]] = {}
+    for top_index, top in enumerate(data):
         doc = etree.ElementTree(copy.deepcopy(top))
-        try:
-            found = doc.xpath(select, namespaces=namespaces)
-        except etree.XPathError as exc:
-            raise RpcError(
-                "invalid-value",
-                f"invalid XPath filter '{select}': {exc}",
-                ErrorType.PROTOCOL,
-                info={"bad-attribute": "select", "bad-element": "filter"},
-            ) from None
+        found = compiled(doc)
         if not isinstance(found, list):
-            raise RpcError(
-                "invalid-value",
-                "the XPath filter must select a node-set",
-                ErrorType.PROTOCOL,
-                info={"bad-attribute": "select", "bad-element": "filter"},
-            )
+            return None
+        elements = []
         for item in found:
             if isinstance(item, etree._Element):
-                hits.append(item)
+                elements.append(item)
             elif hasattr(item, "getparent") and item.getparent() is not None:
-                hits.append(item.getparent())
-    return _with_ancestors(hits, keys_of)
+                elements.append(item.getparent())
+        if not elements:
+            continue
+        position = {el: i for i, el in enumerate(doc.iter())}
+        seen: dict[int, None] = {}
+        for el in elements:
+            if el in position:
+                seen.setdefault(position[el], None)
+        out[top_index] = list(seen)
+    return out
+
+
+def _bounded(work: Callable[[], object], budget: Budget) -> object:
+    """Run `work` in a forked child under the budget; return its result or raise its error."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of memory or processes: refuse this filter, keep serving
+        os.close(read_fd)
+        os.close(write_fd)
+        raise _too_costly(f"no process could be started for the filter ({exc.strerror})") from None
+    if pid == 0:  # the child: no threads, no locks of ours, exits without cleanup
+        os.close(read_fd)
+        status = 0
+        try:
+            _limit_memory(budget.max_memory)
+            result: tuple = ("ok", work())
+        except RpcError as exc:
+            result = ("rpc-error", exc)
+        except MemoryError:
+            result = ("memory", None)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
+            result = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            payload = pickle.dumps(result)
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_fd, view) :]
+        except BaseException:  # noqa: BLE001
+            status = 1
+        os._exit(status)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    finished = False
+    try:
+        while True:
+            budget.check()
+            ready, _, _ = select_mod.select([read_fd], [], [], min(0.05, budget.remaining()))
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                finished = True
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if not finished:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os.waitpid(pid, 0)
+    try:
+        kind, value = pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 - the child died (memory limit, signal)
+        raise _too_costly(
+            f"the XPath filter needed more than {budget.max_memory // (1024 * 1024)} MiB"
+        ) from None
+    if kind == "ok":
+        return value
+    if kind == "rpc-error":
+        raise value
+    if kind == "memory":
+        raise _too_costly(
+            f"the XPath filter needed more than {budget.max_memory // (1024 * 1024)} MiB"
+        )
+    raise _invalid(f"the XPath filter failed: {value}")
+
+
+def _limit_memory(extra: int) -> None:
+    import resource
+
+    with open("/proc/self/statm") as fh:
+        size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = size + extra
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+# ---- unprefixed names (what yangcli and netconf-console2 send) --------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<literal>"[^"]*"|'[^']*')
+    | (?P<number>\d+(?:\.\d*)?|\.\d+)
+    | (?P<name>[^\W\d][\w.\-]*(?::(?:[^\W\d][\w.\-]*|\*))?)
+    | (?P<op>//|::|\.\.|!=|<=|>=|[/.()\[\]@,|+\-=<>*$])
+    )""",
+    re.VERBOSE,
+)
+_OPERATOR_NAMES = ("and", "or", "mod", "div")
+# After these tokens a name is a name test and '*' a wildcard (XPath 1.0 section 3.7).
+_BEFORE_OPERAND = ("@", "::", "(", "[", ",", "/", "//", "|", "+", "-", "=", "!=", "<", "<=")
+_BEFORE_OPERAND += (">", ">=", "$", *_OPERATOR_NAMES)
+
+
+def resolve_unprefixed(
+    select: str, data: list[etree._Element], budget: Budget
+) -> tuple[str, dict[str, str]]:
+    """Give each unprefixed element name test the one namespace that uses that name in `data`.
+
+    Returns the rewritten expression and the prefixes it introduced. A name that several
+    namespaces use is refused with a message naming them; a name that no data uses is left as it
+    is (it selects nothing).
+    """
+    tokens = _tokens(select)
+    spots = []
+    for i, (kind, text, start, end) in enumerate(tokens):
+        if kind != "name" or ":" in text:
+            continue
+        prev = tokens[i - 1][1] if i else None
+        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else None
+        if prev is not None and prev not in _BEFORE_OPERAND and prev != "*":
+            continue  # an operator name (and, or, div, mod)
+        if prev is not None and prev == "*" and i >= 2 and tokens[i - 2][1] not in _BEFORE_OPERAND:
+            continue  # '*' was a multiplication, so this is an operator name
+        if nxt in ("(", "::") or prev in ("@", "$"):
+            continue  # function, node type, axis, attribute or variable
+        if prev == "::" and i >= 2 and tokens[i - 2][1] in ("attribute", "namespace"):
+            continue
+        # The step before, when this one is its child: `graph/name` (YANG: a child without a
+        # prefix is in its parent's namespace).
+        parent = i - 2 if prev == "/" and i >= 2 and tokens[i - 2][0] == "name" else None
+        spots.append((i, start, end, text, parent))
+    if not spots:
+        return select, {}
+    owners: dict[str, set[str]] = {}
+    wanted = {text for _, _, _, text, _ in spots}
+    for top in data:
+        for el in top.iter():
+            budget.tick()
+            if not isinstance(el.tag, str):
+                continue
+            q = etree.QName(el)
+            if q.localname in wanted and q.namespace:
+                owners.setdefault(q.localname, set()).add(q.namespace)
+    prefixes: dict[str, str] = {}
+    resolved: dict[int, str] = {}
+    out, last = [], 0
+    for index, start, end, text, parent in spots:
+        namespaces = owners.get(text, set())
+        if len(namespaces) > 1 and parent in resolved and resolved[parent] in namespaces:
+            namespaces = {resolved[parent]}
+        if len(namespaces) > 1:
+            raise _invalid(
+                f"the unprefixed name '{text}' in the XPath filter is ambiguous: it is used in "
+                f"{', '.join(sorted(namespaces))}; give it a prefix"
+            )
+        if not namespaces:
+            continue
+        namespace = next(iter(namespaces))
+        resolved[index] = namespace
+        prefix = prefixes.setdefault(namespace, f"nnfv-auto{len(prefixes)}")
+        out.append(select[last:start] + f"{prefix}:{text}")
+        last = end
+    out.append(select[last:])
+    return "".join(out), {p: ns for ns, p in prefixes.items()}
+
+
+def _tokens(select: str) -> list[tuple[str, str, int, int]]:
+    tokens = []
+    pos = 0
+    while pos < len(select):
+        if select[pos:].strip() == "":
+            break
+        m = _TOKEN.match(select, pos)
+        if m is None or m.end() == pos:
+            return []  # not an expression we can read; the compiler will say why
+        kind = m.lastgroup or ""
+        text = m.group(kind)
+        tokens.append((kind, text, m.start(kind), m.end(kind)))
+        pos = m.end()
+    return tokens
 
 
 def _with_ancestors(hits: list[etree._Element], keys_of: KeysOf) -> list[etree._Element]:

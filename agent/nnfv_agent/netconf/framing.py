@@ -2,6 +2,9 @@
 
 Pure byte handling, no I/O: feed bytes in, get whole messages out. A message over the size limit
 is skipped to its end and reported as `TooBig`, so the session can answer and keep going.
+A message is gathered in one growing buffer whatever the size of the reads or chunks that carry
+it, so it costs about its own size in memory (not a Python object per chunk), and each byte is
+scanned for a delimiter once.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class FrameReader:
         self.max_message = max_message
         self.chunked = False
         self._buf = bytearray()
-        self._parts: list[bytes] = []
+        self._message = bytearray()  # chunked: the data of the chunks read so far
+        self._scanned = 0  # end-of-message: bytes of _buf already searched for the delimiter
         self._size = 0
         self._discarding = False
         self._chunk_left = 0
@@ -51,17 +55,21 @@ class FrameReader:
     # base:1.0 --------------------------------------------------------------------------
 
     def _next_eom(self) -> bytes | TooBig | None:
-        end = self._buf.find(EOM)
+        end = self._buf.find(EOM, max(0, self._scanned - (len(EOM) - 1)))
         if end < 0:
+            self._scanned = len(self._buf)
             keep = len(EOM) - 1  # a delimiter may straddle two reads
             if len(self._buf) - keep + self._size > self.max_message:
                 self._size += max(0, len(self._buf) - keep)
                 del self._buf[: max(0, len(self._buf) - keep)]
+                self._scanned = len(self._buf)
                 self._discarding = True
             return None
+        self._scanned = 0
         # Whitespace between messages (some clients send a newline after ]]>]]>) is not
         # part of the next message.
-        message = bytes(self._buf[:end]).lstrip()
+        with memoryview(self._buf) as view:
+            message = bytes(view[:end]).lstrip()
         del self._buf[: end + len(EOM)]
         total = self._size + len(message)
         discarding = self._discarding or total > self.max_message
@@ -79,7 +87,7 @@ class FrameReader:
                 if take == 0:
                     return None
                 if not self._discarding:
-                    self._parts.append(bytes(self._buf[:take]))
+                    self._message += self._buf[:take]
                 del self._buf[:take]
                 self._chunk_left -= take
                 continue
@@ -88,8 +96,9 @@ class FrameReader:
             if self._buf.startswith(b"\n##\n"):
                 del self._buf[:4]
                 total, discarding = self._size, self._discarding
-                message = b"".join(self._parts)
-                self._parts, self._size, self._discarding = [], 0, False
+                message = bytes(self._message)
+                self._message = bytearray()
+                self._size, self._discarding = 0, False
                 if discarding:
                     return TooBig(total)
                 if total == 0:
@@ -109,4 +118,4 @@ class FrameReader:
             self._size += size
             if self._size > self.max_message:
                 self._discarding = True
-                self._parts = []
+                self._message = bytearray()

@@ -8,7 +8,7 @@ from lxml import etree
 
 from .dispatch import RawData, Reply
 from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
-from .filters import subtree, xpath
+from .filters import Budget, subtree, xpath
 from .session import Session
 from .xml import NC, NNFVA, WD, child, child_text, local, ns_of, qn
 
@@ -50,30 +50,34 @@ class BaseOperations:
         source = self._datastore(op, "source", DATASTORE_NAMES)
         mode = _with_defaults(op)
         xml = _tag_defaults(self.stores.xml(source, mode), mode)
-        return self._filtered(op, xml, [])
+        return self._filtered(session, op, xml, [])
 
     def get(self, session: Session, op: etree._Element) -> Reply:
         mode = _with_defaults(op)
         xml = self.agent.operational_xml(self.stores.xml("running", mode))
-        return self._filtered(op, _tag_defaults(xml, mode), self.agent.state_data(op))
+        return self._filtered(session, op, _tag_defaults(xml, mode), self.agent.state_data(op))
 
-    def _filtered(self, op: etree._Element, config_xml: str, state: list[etree._Element]) -> Reply:
+    def _filtered(
+        self, session: Session, op: etree._Element, config_xml: str, state: list[etree._Element]
+    ) -> Reply:
         filt = child(op, "filter")
         if filt is None and not state:
             return RawData(config_xml)
         data = list(etree.fromstring(f"<data>{config_xml}</data>")) + state
         if filt is not None:
-            data = self._apply_filter(filt, data)
+            cfg = self.agent.config
+            budget = Budget(cfg.xpath_timeout, cfg.xpath_max_memory, lambda: not session.alive())
+            data = self._apply_filter(filt, data, budget)
         wrapper = etree.Element(qn(NC, "data"))
         wrapper.extend(data)
         return [wrapper]
 
     def _apply_filter(
-        self, filt: etree._Element, data: list[etree._Element]
+        self, filt: etree._Element, data: list[etree._Element], budget: Budget
     ) -> list[etree._Element]:
         kind = filt.get("type", "subtree")
         if kind == "subtree":
-            return subtree(data, filt, self.agent.keys_of)
+            return subtree(data, filt, self.agent.keys_of, budget)
         if kind == "xpath":
             select = filt.get("select")
             if not select:
@@ -83,7 +87,7 @@ class BaseOperations:
                     ErrorType.PROTOCOL,
                     info={"bad-attribute": "select", "bad-element": "filter"},
                 )
-            return xpath(data, select, filt.nsmap, self.agent.keys_of)
+            return xpath(data, select, filt.nsmap, self.agent.keys_of, budget)
         raise RpcError(
             "bad-attribute",
             f"unknown filter type '{kind}'",
@@ -182,7 +186,7 @@ class BaseOperations:
         if timeout_text is not None:
             if not confirmed:
                 raise bad_element("confirm-timeout", "confirm-timeout needs <confirmed/>")
-            if not timeout_text.isdigit() or int(timeout_text) == 0:
+            if not _is_number(timeout_text) or int(timeout_text) == 0:
                 raise invalid_value(
                     "confirm-timeout must be a positive number of seconds",
                     info={"bad-element": "confirm-timeout"},
@@ -215,6 +219,7 @@ class BaseOperations:
         return None
 
     def close_session(self, session: Session, op: etree._Element) -> Reply:
+        session.end_reason = "closed"
         session.closing = True
         return None
 
@@ -222,7 +227,7 @@ class BaseOperations:
         text = child_text(op, "session-id")
         if text is None:
             raise missing_element("session-id", "kill-session")
-        if not text.isdigit():
+        if not _is_number(text):
             raise invalid_value(
                 f"session-id '{text}' is not a number", info={"bad-element": "session-id"}
             )
@@ -232,7 +237,7 @@ class BaseOperations:
                 "a session cannot kill itself; use close-session",
                 info={"bad-element": "session-id"},
             )
-        if not self.agent.kill_session(victim):
+        if not self.agent.kill_session(victim, killed_by=session.id):
             raise invalid_value(f"there is no session {victim}", info={"bad-element": "session-id"})
         return None
 
@@ -265,6 +270,11 @@ class BaseOperations:
 # the attribute in the netconf:default:1.0 namespace.
 _LY_WD_NS = 'xmlns:ncwd="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"'
 _RFC_WD_NS = 'xmlns:wd="urn:ietf:params:xml:ns:netconf:default:1.0"'
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts superscripts, which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _tag_defaults(xml: str, mode: str | None) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -27,6 +29,23 @@ class Channel(Protocol):
     def recv(self, nbytes: int) -> bytes: ...
     def sendall(self, data: bytes) -> None: ...
     def close(self) -> None: ...
+    def settimeout(self, timeout: float | None) -> None: ...
+
+
+# After a message this big, freed heap is handed back to the system (glibc keeps it otherwise).
+TRIM_AFTER = 1024 * 1024
+
+
+def _trim_heap() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
+def element_count(message: bytes) -> int:
+    """An upper bound of the elements in a message, without parsing it: its start tags."""
+    return message.count(b"<") - message.count(b"</")
 
 
 @dataclass
@@ -45,10 +64,15 @@ class Session:
     channel: Channel
     dispatcher: Dispatcher
     max_message: int
+    max_elements: int = 50_000
+    hello_timeout: float = 30.0
     login_time: datetime = field(default_factory=lambda: datetime.now(UTC))
     counters: Counters = field(default_factory=Counters)
     chunked: bool = False
     closing: bool = False
+    # RFC 6470 termination-reason, and who killed the session.
+    end_reason: str = "dropped"
+    killed_by: int | None = None
 
     def __post_init__(self) -> None:
         self._send_lock = threading.Lock()
@@ -69,21 +93,52 @@ class Session:
         except (OSError, EOFError):
             pass
 
-    def _messages(self):
+    def alive(self) -> bool:
+        """False once the session is closed or its peer has gone (work for it can stop)."""
+        return not self.closing and not getattr(self.channel, "closed", False)
+
+    def _messages(self, hello_deadline: float):
+        hello = True
         while not self.closing:
+            if hello:
+                # The peer has until the deadline for its whole <hello>, however it dribbles it.
+                left = hello_deadline - time.monotonic()
+                if left <= 0:
+                    self._hello_timed_out()
+                    return
+                self.channel.settimeout(left)
             try:
                 data = self.channel.recv(65536)
-            except (TimeoutError, OSError, EOFError):
+            except TimeoutError:
+                if hello:
+                    self._hello_timed_out()
+                return
+            except (OSError, EOFError):
                 return
             if not data:
                 return
-            yield from self._reader.feed(data)
+            for message in self._reader.feed(data):
+                if hello:
+                    hello = False
+                    self.channel.settimeout(None)
+                yield message
+
+    def _hello_timed_out(self) -> None:
+        self.end_reason = "timeout"
+        self.dispatcher.stats.in_bad_hellos += 1
+        log.warning(
+            "session %d: no <hello> from %s within %g s, closing",
+            self.id,
+            self.source_host,
+            self.hello_timeout,
+        )
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     def run(self) -> None:
+        deadline = time.monotonic() + self.hello_timeout
         self.send(self._hello())
-        messages = self._messages()
+        messages = self._messages(deadline)
         try:
             first = next(messages, None)
             if first is None:
@@ -102,10 +157,28 @@ class Session:
                             ErrorType.RPC,
                         ),
                     )
+                    _trim_heap()
+                    continue
+                if element_count(message) > self.max_elements:
+                    self.counters.in_bad_rpcs += 1
+                    self._send_error(
+                        None,
+                        RpcError(
+                            "too-big",
+                            f"the message has more than {self.max_elements} elements "
+                            "(max_message_elements)",
+                            ErrorType.RPC,
+                        ),
+                    )
+                    del message
+                    _trim_heap()
                     continue
                 reply = self.dispatcher.handle(self, message)
                 if reply is not None:
                     self.send(reply)
+                if len(message) > TRIM_AFTER or len(reply or b"") > TRIM_AFTER:
+                    del message, reply
+                    _trim_heap()
                 while self.after_reply:
                     self.after_reply.pop(0)()
                 if self.closing:
@@ -126,7 +199,7 @@ class Session:
     def _accept_hello(self, message: bytes | framing.TooBig) -> bool:
         stats = self.dispatcher.stats
         try:
-            if isinstance(message, framing.TooBig):
+            if isinstance(message, framing.TooBig) or element_count(message) > self.max_elements:
                 raise MalformedXml("hello too big")
             hello = parse(message)
             if hello.tag != qn(NC, "hello"):
@@ -136,6 +209,7 @@ class Session:
             caps = {(c.text or "").strip() for c in hello.iter(qn(NC, "capability"))}
         except MalformedXml as exc:
             stats.in_bad_hellos += 1
+            self.end_reason = "bad-hello"
             log.warning("session %d: bad hello from %s: %s", self.id, self.source_host, exc)
             return False
         if BASE_11 in caps:
@@ -143,6 +217,7 @@ class Session:
             self._reader.chunked = True
         elif BASE_10 not in caps:
             stats.in_bad_hellos += 1
+            self.end_reason = "bad-hello"
             log.warning("session %d: no common base capability", self.id)
             return False
         return True

@@ -1,20 +1,46 @@
-"""RFC 6242 transport: a paramiko SSH server that hands `netconf` subsystem channels to sessions."""
+"""RFC 6242 transport: a paramiko SSH server that hands `netconf` subsystem channels to sessions.
+
+What an SSH peer may cost is bounded:
+- connections without a NETCONF session (before and during authentication, or authenticated
+  but without the subsystem) are at most `max_startups`, and `max_startups_per_source` from one
+  address (so one noisy source cannot take every slot); one more is closed at accept and logged;
+- such a connection has `login_grace_time` seconds to get a session, then it is closed;
+- a connection is one paramiko thread until it has a session, then one more for the session;
+- sessions are at most `max_sessions`: one more is refused at channel open with the SSH reason
+  "resource shortage" (a clean, standard refusal that every client reports);
+- a failed password login is answered after a delay that doubles with each recent failure from
+  the same source, and an unknown user costs the same hash as a known one.
+
+Logins are logged once, with the source, when paramiko sends the result: after the password or
+the public-key signature was checked.
+"""
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+from paramiko.auth_handler import AuthHandler
 
-from ..config import AgentConfig, verify_password
+from ..config import PBKDF2_ITERATIONS, AgentConfig, hash_password, verify_password
 
 log = logging.getLogger(__name__)
 
 ChannelHandler = Callable[[paramiko.Channel, str, str], None]
+# Channels one connection may open (a client may open a spare one before the netconf one).
+MAX_CHANNELS = 4
+# Sources whose failed logins are remembered (the oldest is forgotten first).
+MAX_TRACKED_SOURCES = 1024
+# A source's failures are forgotten this long after its last one.
+FAILURE_MEMORY = 300.0
 
 
 def load_or_create_host_key(path: Path) -> paramiko.PKey:
@@ -30,13 +56,72 @@ def load_or_create_host_key(path: Path) -> paramiko.PKey:
     return key
 
 
+class LoginThrottle:
+    """Failed logins per source address, and the delay the next failure is answered with."""
+
+    def __init__(self, base: float, maximum: float) -> None:
+        self.base = base
+        self.maximum = maximum
+        self._failures: collections.OrderedDict[str, tuple[int, float]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def failed(self, source: str, now: float | None = None) -> float:
+        """Record a failure; return how long to wait before answering it."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            count, last = self._failures.pop(source, (0, now))
+            if now - last > FAILURE_MEMORY:
+                count = 0
+            count += 1
+            self._failures[source] = (count, now)
+            while len(self._failures) > MAX_TRACKED_SOURCES:
+                self._failures.popitem(last=False)
+        if self.base <= 0:
+            return 0.0
+        return min(self.base * 2 ** min(count - 1, 32), self.maximum)
+
+    def succeeded(self, source: str) -> None:
+        with self._lock:
+            self._failures.pop(source, None)
+
+
+@dataclass(eq=False)
+class _Connection:
+    peer: str
+    transport: paramiko.Transport
+    accepted: float = field(default_factory=time.monotonic)
+    reserved: bool = False  # holds a session slot (from its first channel on)
+    in_session: bool = False  # a NETCONF session runs on it
+    channels: int = 0
+
+
+class _AuthHandler(AuthHandler):
+    """paramiko's handler, telling our server the final result of each attempt."""
+
+    def _send_auth_result(self, username, method, result):
+        server = self.transport.server_object
+        if isinstance(server, _Auth):
+            server.auth_result(username, method, result)
+        super()._send_auth_result(username, method, result)
+
+
+class _Transport(paramiko.Transport):
+    def _parse_newkeys(self, m):
+        if self.server_mode and self.auth_handler is None:
+            self.auth_handler = _AuthHandler(self)
+        super()._parse_newkeys(m)
+
+
 class _Auth(paramiko.ServerInterface):
-    def __init__(self, config: AgentConfig, peer: str, on_subsystem: Callable[[], bool]) -> None:
-        self.config = config
-        self.peer = peer
+    def __init__(self, server: SshServer, conn: _Connection) -> None:
+        self.server = server
+        self.config = server.config
+        self.conn = conn
+        self.peer = conn.peer
         self.username: str | None = None
-        self.on_subsystem = on_subsystem
-        self.subsystem_ready = threading.Event()
+        self._offered_key: paramiko.PKey | None = None
+
+    # ---- authentication -----------------------------------------------------------------
 
     def get_allowed_auths(self, username: str) -> str:
         return "publickey,password"
@@ -46,45 +131,67 @@ class _Auth(paramiko.ServerInterface):
 
     def check_auth_password(self, username: str, password: str) -> int:
         user = self.config.user(username)
-        if user and user.password_hash and verify_password(password, user.password_hash):
-            self.username = username
-            log.info("user %s logged in from %s (password)", username, self.peer)
-            return paramiko.AUTH_SUCCESSFUL
-        log.warning("failed password login for user %r from %s", username, self.peer)
-        return paramiko.AUTH_FAILED
+        # Unknown users and users without a password cost the same hash as a known one.
+        stored = user.password_hash if user and user.password_hash else self.server.dummy_hash
+        ok = verify_password(password, stored) and stored is not self.server.dummy_hash
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        # Only says whether the key is one of the user's; paramiko checks the signature after.
         user = self.config.user(username)
         offered = f"{key.get_name()} {key.get_base64()}"
+        self._offered_key = key
         if user and any(_same_key(offered, k) for k in user.authorized_keys):
-            self.username = username
-            log.info(
-                "user %s logged in from %s (public key %s)", username, self.peer, key.fingerprint
-            )
             return paramiko.AUTH_SUCCESSFUL
-        log.warning("failed public-key login for user %r from %s", username, self.peer)
         return paramiko.AUTH_FAILED
 
+    def auth_result(self, username: str, method: str, result: int) -> None:
+        """The final result of one attempt, every check done: log it, delay a failure."""
+        if method == "none":
+            return  # clients ask which methods exist this way; it is not a login attempt
+        kind = "public-key" if method == "publickey" else method
+        how = kind
+        if method == "publickey" and self._offered_key is not None:
+            how = f"public key {self._offered_key.fingerprint}"
+        if result == paramiko.AUTH_SUCCESSFUL:
+            self.username = username
+            self.server.throttle.succeeded(self.peer)
+            log.info("user %s logged in from %s (%s)", username, self.peer, how)
+            return
+        log.warning("failed %s login for user %r from %s (%s)", kind, username, self.peer, how)
+        if method == "password":
+            delay = self.server.throttle.failed(self.peer)
+            if delay:
+                time.sleep(delay)  # this connection's own thread: nobody else waits
+
+    # ---- channels -----------------------------------------------------------------------
+
     def check_channel_request(self, kind: str, chanid: int) -> int:
-        if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if kind != "session":
+            return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if self.conn.channels >= MAX_CHANNELS:
+            log.warning("refused channel from %s: %d channels already", self.peer, MAX_CHANNELS)
+            return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+        if not self.conn.reserved:
+            if not self.server.may_open():
+                log.warning(
+                    "refused NETCONF session from %s (user %s): session limit %d reached",
+                    self.peer,
+                    self.username,
+                    self.config.max_sessions,
+                )
+                return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+            self.conn.reserved = True
+        self.conn.channels += 1
+        return paramiko.OPEN_SUCCEEDED
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if name != "netconf":
             return False
-        if self.subsystem_ready.is_set():
+        if self.conn.in_session:
             log.warning("refused a second NETCONF channel on one SSH connection from %s", self.peer)
             return False
-        if not self.on_subsystem():
-            log.warning(
-                "refused NETCONF session from %s: session limit %d reached",
-                self.peer,
-                self.config.max_sessions,
-            )
-            return False
-        self.subsystem_ready.set()
-        return True
+        return self.server.start_session(self.conn, channel, self.username or "")
 
 
 def _same_key(offered: str, configured: str) -> bool:
@@ -105,6 +212,8 @@ class SshServer:
         self.may_open = may_open  # reserves a session slot, or refuses
         self.release = release  # gives back a slot that no session took
         self.host_key = load_or_create_host_key(config.host_key_path)
+        self.throttle = LoginThrottle(config.failed_login_delay, config.failed_login_max_delay)
+        self.dummy_hash = hash_password(os.urandom(16).hex(), iterations=_iterations(config))
         family = socket.AF_INET6 if ":" in config.listen_host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -112,21 +221,136 @@ class SshServer:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._conns: set[_Connection] = set()  # connections without a session yet
+        self._refused = 0
+        self._refused_logged = 0.0
+
+    # ---- accepting ----------------------------------------------------------------------
 
     def serve_forever(self) -> None:
+        self.sock.settimeout(0.5)
         while not self._stopping.is_set():
             try:
                 conn, addr = self.sock.accept()
-            except OSError:
+            except TimeoutError:
+                self._sweep()
+                continue
+            except OSError as exc:
                 if self._stopping.is_set():
                     return
-                raise
-            threading.Thread(
-                target=self._connection,
-                args=(conn, addr[0]),
-                daemon=True,
-                name=f"ssh-{addr[0]}:{addr[1]}",
-            ).start()
+                log.warning("accept failed: %s", exc)
+                time.sleep(0.1)
+                continue
+            self._sweep()
+            self._accept(conn, addr[0])
+
+    def _accept(self, conn: socket.socket, peer: str) -> None:
+        conn.settimeout(None)
+        with self._lock:
+            full = len(self._conns) >= self.config.max_startups
+            if not full:
+                mine = sum(1 for c in self._conns if c.peer == peer)
+                full = mine >= self.config.max_startups_per_source
+            if full:
+                self._refused += 1
+        if full:
+            self._log_refusal(peer)
+            _close_socket(conn)
+            return
+        record = None
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            transport = _Transport(conn)
+            transport.add_server_key(self.host_key)
+            record = _Connection(peer, transport)
+            with self._lock:
+                self._conns.add(record)
+            transport.start_server(event=threading.Event(), server=_Auth(self, record))
+        except (RuntimeError, OSError, paramiko.SSHException) as exc:
+            # RuntimeError: no thread could be started (a task limit). Refuse this one, live on.
+            log.error("could not serve the connection from %s: %s", peer, exc)
+            if record is not None:
+                with self._lock:
+                    self._conns.discard(record)
+            _close_socket(conn)
+
+    def _log_refusal(self, peer: str) -> None:
+        now = time.monotonic()
+        if now - self._refused_logged < 10:
+            return  # one line per 10 s at most, whatever the flood
+        self._refused_logged = now
+        log.warning(
+            "refused connection from %s: too many connections without a session "
+            "(max_startups %d, max_startups_per_source %d); %d refused so far",
+            peer,
+            self.config.max_startups,
+            self.config.max_startups_per_source,
+            self._refused,
+        )
+
+    def _sweep(self) -> None:
+        """Close connections that did not get a session in time; forget dead ones."""
+        now = time.monotonic()
+        expired, dead = [], []
+        with self._lock:
+            for record in list(self._conns):
+                if record.in_session:
+                    self._conns.discard(record)
+                elif not record.transport.is_active():
+                    self._conns.discard(record)
+                    dead.append(record)
+                elif now - record.accepted > self.config.login_grace_time:
+                    self._conns.discard(record)
+                    expired.append(record)
+        for record in expired:
+            log.warning(
+                "closed the connection from %s: no NETCONF session within %g s (login_grace_time)",
+                record.peer,
+                self.config.login_grace_time,
+            )
+            record.transport.close()
+        for record in expired + dead:
+            self._give_back(record)
+
+    def _give_back(self, record: _Connection) -> None:
+        with self._lock:
+            reserved, record.reserved = record.reserved, False
+        if reserved and not record.in_session:
+            self.release()
+
+    # ---- sessions -----------------------------------------------------------------------
+
+    def start_session(self, record: _Connection, channel: paramiko.Channel, username: str) -> bool:
+        """Hand `channel` to a session thread; False refuses the subsystem request."""
+        with self._lock:
+            if not record.reserved or record.in_session:
+                return False
+            record.in_session = True  # the handler owns the session slot from here on
+            self._conns.discard(record)
+        thread = threading.Thread(
+            target=self._session,
+            args=(record, channel, username),
+            daemon=True,
+            name=f"netconf-{record.peer}",
+        )
+        try:
+            thread.start()
+        except RuntimeError as exc:
+            log.error("could not start a session for %s: %s", record.peer, exc)
+            record.in_session = False
+            self._give_back(record)
+            record.transport.close()
+            return False
+        return True
+
+    def _session(self, record: _Connection, channel: paramiko.Channel, username: str) -> None:
+        try:
+            self.handler(channel, username, record.peer)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            log.info("SSH connection from %s ended: %s", record.peer, exc)
+        finally:
+            record.transport.close()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -135,26 +359,24 @@ class SshServer:
         except OSError:
             pass
         self.sock.close()
+        with self._lock:
+            pending, self._conns = list(self._conns), set()
+        for record in pending:
+            record.transport.close()
 
-    def _connection(self, conn: socket.socket, peer: str) -> None:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport = paramiko.Transport(conn)
-        transport.add_server_key(self.host_key)
-        auth = _Auth(self.config, peer, self.may_open)
-        handed_over = False
-        try:
-            transport.start_server(server=auth)
-            channel = transport.accept(timeout=30)
-            if channel is None:
-                return
-            if not auth.subsystem_ready.wait(timeout=30):
-                channel.close()
-                return
-            handed_over = True  # the handler owns the session slot from here on
-            self.handler(channel, auth.username or "", peer)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            log.info("SSH connection from %s ended: %s", peer, exc)
-        finally:
-            if auth.subsystem_ready.is_set() and not handed_over:
-                self.release()
-            transport.close()
+
+def _iterations(config: AgentConfig) -> int:
+    """The hash cost of the configured users, so that an unknown user costs the same."""
+    for user in config.users:
+        if user.password_hash:
+            parts = user.password_hash.split("$")
+            if len(parts) == 4 and parts[1].isascii() and parts[1].isdigit():
+                return int(parts[1])
+    return PBKDF2_ITERATIONS
+
+
+def _close_socket(conn: socket.socket) -> None:
+    try:
+        conn.close()
+    except OSError:
+        pass

@@ -71,8 +71,17 @@ def test_replace_drops_children_not_in_the_edit(engine):
 
 def test_default_operation_none_changes_nothing_without_operations(engine):
     data = datastore(graph("a"))
-    engine.apply(data, config(graph("a", "<description>d</description>"), graph("b")), "none")
+    engine.apply(data, config(graph("a", "<description>d</description>")), "none")
     assert names(data) == ["a"] and data.find(f".//{{{SG}}}description") is None
+
+
+def test_default_operation_none_on_a_missing_list_entry_raises_data_missing(engine):
+    data = datastore(graph("a"))
+    with pytest.raises(RpcError) as err:
+        engine.apply(data, config(graph("b", "<description>d</description>")), "none")
+    assert err.value.tag == "data-missing"
+    assert err.value.path == "/nfg:graphs/nfg:graph[nfg:name='b']"
+    assert names(data) == ["a"]
 
 
 def test_nested_delete_under_default_none_deletes_only_that_node(engine):

@@ -60,3 +60,47 @@ def test_broken_chunk_framing_raises_framing_error(bad):
     reader.chunked = True
     with pytest.raises(FramingError):
         list(reader.feed(bad))
+
+
+def _peak_while(work) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_chunked_message_in_one_byte_chunks_costs_about_its_size_in_memory():
+    size = 200_000
+    body = b"<rpc>" + b"x" * (size - 11) + b"</rpc>"
+    framed = b"".join(b"\n#1\n%c" % byte for byte in body) + b"\n##\n"
+    reader = FrameReader(size * 2)
+    reader.chunked = True
+    out = []
+
+    def feed() -> None:
+        for i in range(0, len(framed), 65536):  # what one channel read can return
+            out.extend(reader.feed(framed[i : i + 65536]))
+
+    peak = _peak_while(feed)
+    assert out == [body]
+    assert peak < 4 * size
+
+
+def test_eom_message_in_one_byte_reads_costs_about_its_size_in_memory():
+    size = 50_000
+    body = b"<rpc>" + b"x" * (size - 11) + b"</rpc>"
+    reader = FrameReader(size * 2)
+    out = []
+
+    def feed() -> None:
+        for i in range(len(body)):
+            out.extend(reader.feed(body[i : i + 1]))
+        out.extend(reader.feed(b"]]>]]>"))
+
+    peak = _peak_while(feed)
+    assert out == [body]
+    assert peak < 4 * size
