@@ -21,7 +21,13 @@ from ..netconf.errors import ErrorType, RpcError, RpcErrors
 from ..netconf.xml import parse as parse_xml
 from .edit import EditEngine
 from .locks import LockTable
-from .persist import atomic_write, read_or_empty, remove
+from .persist import (
+    DamagedStateError,
+    read_state,
+    remove,
+    remove_stale_temporaries,
+    write_state,
+)
 from .schema import Schema
 
 log = logging.getLogger(__name__)
@@ -119,22 +125,39 @@ class Datastores:
         return self.state_dir / "confirmed-commit-rollback.xml"
 
     def _load(self) -> None:
-        startup = read_or_empty(self._file("startup"))
-        self.contents["startup"].replace(*self._checked(startup, "startup.xml"))
+        # Damaged state files are never read as empty: read_state falls back to the last
+        # intact generation (noted in self.recovered) or raises DamagedStateError.
+        self.recovered: list[str] = []
+        remove_stale_temporaries(self.state_dir)  # before anything here writes
+        startup = self._read_state(self._file("startup"))
+        self.contents["startup"].replace(*self._checked(startup or "", "startup.xml"))
         pending = self.rollback_file.exists()
         # A confirmed commit that was never confirmed must not survive a restart (RFC 6241 8.4).
         source = self.rollback_file if pending else self._file("running")
-        if source.exists():
-            running = read_or_empty(source)
-        else:
-            running = startup
+        running = self._read_state(source, use_previous=not pending)
+        if running is None:
+            running = startup or ""
         xml, tree = self._checked(running, source.name)
         self.contents["running"].replace(xml, tree)
         if pending:
-            atomic_write(self._file("running"), xml)
+            write_state(self._file("running"), xml)
             remove(self.rollback_file)
             log.warning("restored running from an unconfirmed confirmed-commit")
         self._sync_candidate()
+
+    def _read_state(self, path: Path, *, use_previous: bool = True) -> str | None:
+        try:
+            found = read_state(path, use_previous=use_previous)
+        except DamagedStateError as exc:
+            raise RuntimeError(str(exc)) from None
+        if found is None:
+            return None
+        if found.recovered_from is not None:
+            self.recovered.append(
+                f"{path.name} was damaged ({found.damage}); started from its last intact "
+                f"generation {found.recovered_from.name}"
+            )
+        return found.text
 
     def _checked(self, xml: str, origin: str) -> tuple[str, libyang.DNode | None]:
         if not xml.strip():
@@ -303,7 +326,7 @@ class Datastores:
             return
         xml = _print(self.schema, tree)
         if target == "startup":
-            atomic_write(self._file("startup"), xml)
+            write_state(self._file("startup"), xml)
         self.contents[target].replace(xml, tree)
         if target == "candidate":
             self.candidate_dirty = xml != self.contents["running"].xml
@@ -324,7 +347,7 @@ class Datastores:
             if exc.rollback_errors:
                 message += "; but undoing failed for: " + "; ".join(exc.rollback_errors)
             raise RpcError("operation-failed", message, ErrorType.APPLICATION) from exc
-        atomic_write(self._file("running"), xml)
+        write_state(self._file("running"), xml)
         running.replace(xml, tree)
         if not self.candidate_dirty:
             self._sync_candidate()
