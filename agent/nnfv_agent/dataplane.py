@@ -12,10 +12,10 @@ from lxml import etree
 from .commit.pipeline import CommitPipeline, Plan, PlanRefused
 from .commit.planner import GraphPlanner, Resolver
 from .config import AgentConfig
-from .drivers.compute.cgroups import Cgroups
+from .drivers.compute.cgroups import CgroupError, Cgroups
 from .drivers.compute.native import NativeCompute
 from .drivers.naming import Names
-from .drivers.network.native import NativeNetwork
+from .drivers.network.native import NativeNetwork, unsupported_endpoint
 from .model.graph import SG, Endpoint, graphs_from_xml
 from .model.template import Template
 from .node.capabilities import NODE, Accelerator, NodeCapabilities, memory_available
@@ -26,7 +26,6 @@ from .node.status import StatusReporter
 log = logging.getLogger(__name__)
 
 ENDPOINT_FEATURES = {
-    "vlan": "8021q",
     "vxlan": "vxlan",
     "internal": "bridge",
     "interface": "nft-netdev-fwd",
@@ -50,7 +49,7 @@ class DataPlane:
         self.publish = publish
         self.running_xml = running_xml
         self.names = Names(config.effective_node_id)
-        self.probe = KernelProbe()
+        self.probe = KernelProbe(self.names)
         self.catalog = Catalog(state_dir / "cache")
         self.capabilities = NodeCapabilities(
             self.probe,
@@ -100,7 +99,7 @@ class DataPlane:
         return any(kind_or_name in pair for pair in declared)
 
     def endpoint_support(self, ep: Endpoint) -> str | None:
-        return self.probe.missing(ENDPOINT_FEATURES[ep.kind])
+        return unsupported_endpoint(ep.kind) or self.probe.missing(ENDPOINT_FEATURES[ep.kind])
 
     def committed(self, running_xml: str) -> tuple[int, int]:
         """Memory and CPU weight declared by the templates of the running NF instances."""
@@ -164,6 +163,11 @@ class DataPlane:
 
     def stop_monitor(self) -> None:
         self._stop.set()
+        # The agent is stopping: leave no empty per-node cgroup directory behind.
+        try:
+            self.cgroups.remove_empty_root()
+        except CgroupError as exc:
+            log.error("%s", exc)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.config.monitor_interval):

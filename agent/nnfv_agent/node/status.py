@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..commit.pipeline import Plan
-from ..commit.planner import PlanError
 from ..model.graph import SG, graphs_from_xml
+from .reconcile import partial_deployment
 
 if TYPE_CHECKING:
     from ..dataplane import DataPlane
@@ -36,10 +36,8 @@ class StatusReporter:
         graphs = graphs_from_xml(running_xml)
         if not graphs:
             return ""
-        try:
-            deployment = self.dp.resolver.deployment(running_xml, current=True)
-        except PlanError:
-            deployment = None
+        # One NF that cannot be resolved is reported failed; the others as they are.
+        deployment, unresolved = partial_deployment(self.dp.resolver, running_xml)
         counters = self.dp.network.nft.all_counters()
         root = etree.Element(f"{{{SG}}}graphs", nsmap={None: SG})
         for graph in graphs.values():
@@ -50,6 +48,13 @@ class StatusReporter:
                 member = deployment.members.get((graph.name, nf.id)) if deployment else None
                 n = _sub(g, "nf")
                 _leaf(n, "id", nf.id)
+                why = unresolved.get((graph.name, nf.id))
+                if why is not None:
+                    st = _sub(n, "status")
+                    _leaf(st, "state", "failed")
+                    _leaf(st, "last-error", why)
+                    states.append(f"failed: {why}")
+                    continue
                 states.append(self._nf_status(_sub(n, "status"), graph.enabled, member))
             table = counters.get(self.dp.names.table(graph.name), {})
             for rule in graph.rules.values():
