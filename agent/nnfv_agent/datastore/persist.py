@@ -43,19 +43,7 @@ class StateText:
 
 
 def atomic_write(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # A full disk (or anything else) must not leave the half-written temporary behind.
-        tmp.unlink(missing_ok=True)
-        raise
-    _sync_dir(path.parent)
+    _replace_durably(path, data.encode("utf-8"))
 
 
 def temp_path(path: Path) -> Path:
@@ -134,18 +122,7 @@ def write_state(path: Path, text: str, *, keep_previous: bool = True) -> None:
     """
     if keep_previous:
         _keep_previous(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(encode_state(text))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _sync_dir(path.parent)
+    _replace_durably(path, encode_state(text))
 
 
 def read_state(path: Path, *, use_previous: bool = True) -> StateText | None:
@@ -231,6 +208,27 @@ def _keep_previous(path: Path) -> None:
     staged.unlink(missing_ok=True)
     os.link(path, staged)
     os.replace(staged, previous)
+
+
+def _replace_durably(path: Path, payload: bytes) -> None:
+    """Write `payload` to a temporary, fsync it, rename it over `path`, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        # A full disk names no file; say which one was not written.
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+    finally:
+        # Whatever happened, the half-written temporary is not left behind.
+        tmp.unlink(missing_ok=True)
+    _sync_dir(path.parent)
 
 
 def _sync_dir(directory: Path) -> None:
