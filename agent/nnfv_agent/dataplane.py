@@ -156,8 +156,12 @@ class DataPlane:
     # ---- the monitor --------------------------------------------------------------------
 
     def start_monitor(self) -> None:
-        # The first check happens on the first tick: start-up stays cheap, and nothing can
-        # have changed before then anyway.
+        # The baseline is taken now, at start: a capability that appears before the first
+        # tick is then announced like any later change.
+        try:
+            self._check_capabilities(publish=False)
+        except Exception:
+            log.exception("capability check failed")
         self._monitor = threading.Thread(target=self._watch, name="node-monitor", daemon=True)
         self._monitor.start()
 
