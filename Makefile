@@ -30,6 +30,7 @@ bench: setup
 	$(PY) bench/dataplane.py
 	$(PY) bench/node_probe.py
 	$(PY) bench/fleet_push.py
+	$(PY) bench/timings.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
