@@ -77,6 +77,8 @@ class Agent:
             self.dataplane.register(self.pipeline)
         self.pipeline.observe(self._config_changed)
         self.stores = Datastores(self.schema, self.state_dir, self.pipeline)
+        for name, why in self.stores.recovered:  # kept for replay to later subscribers
+            self.events.publish(_state_file_recovered(name, why))
         self.confirmed = ConfirmedCommits(self.stores)
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
@@ -250,3 +252,11 @@ class Agent:
         for session in self.sessions_snapshot():
             self.end_session(session)
         self.confirmed.stop()
+
+
+def _state_file_recovered(name: str, why: str) -> str:
+    ns = "urn:nnfv:yang:nnfv-agent"
+    root = etree.Element(f"{{{ns}}}state-file-recovered", nsmap={None: ns})
+    etree.SubElement(root, f"{{{ns}}}file").text = name
+    etree.SubElement(root, f"{{{ns}}}reason").text = why
+    return etree.tostring(root, encoding="unicode")

@@ -6,12 +6,14 @@ import signal
 
 import paramiko
 import pytest
+from lxml import etree
 
 from support.agentproc import PASSWORD, USER, example_config
 from support.clients import ncclient_connect
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NFG = "urn:nnfv:yang:nnfv-service-graph"
+AGENT_NS = "urn:nnfv:yang:nnfv-agent"
 
 
 def graph(name: str) -> str:
@@ -206,6 +208,14 @@ def test_damaged_running_file_starts_from_its_last_intact_generation(agent, dama
     agent.start()
     with ncclient_connect(agent) as m:
         assert names(m) == {"first"}
+        # Said in a notification too, kept for replay to whoever subscribes later.
+        m.create_subscription(start_time="2000-01-01T00:00:00Z")
+        event = m.take_notification(timeout=10)
+        assert event is not None
+        content = etree.fromstring(event.notification_xml.encode())[1]
+        assert etree.QName(content).localname == "state-file-recovered"
+        assert content.findtext(f"{{{AGENT_NS}}}file") == "running.xml"
+        assert "running.xml.prev" in content.findtext(f"{{{AGENT_NS}}}reason")
     log = agent.log.read_text()
     assert "running.xml is damaged" in log
     assert "last intact generation" in log

@@ -127,7 +127,7 @@ class Datastores:
     def _load(self) -> None:
         # Damaged state files are never read as empty: read_state falls back to the last
         # intact generation (noted in self.recovered) or raises DamagedStateError.
-        self.recovered: list[str] = []
+        self.recovered: list[tuple[str, str]] = []  # (file, what happened)
         remove_stale_temporaries(self.state_dir)  # before anything here writes
         startup = self._read_state(self._file("startup"))
         self.contents["startup"].replace(*self._checked(startup or "", "startup.xml"))
@@ -154,8 +154,11 @@ class Datastores:
             return None
         if found.recovered_from is not None:
             self.recovered.append(
-                f"{path.name} was damaged ({found.damage}); started from its last intact "
-                f"generation {found.recovered_from.name}"
+                (
+                    path.name,
+                    f"{path.name} was damaged ({found.damage}); started from its last intact "
+                    f"generation {found.recovered_from.name}",
+                )
             )
         return found.text
 
