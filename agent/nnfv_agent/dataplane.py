@@ -20,6 +20,7 @@ from .model.graph import SG, Endpoint, graphs_from_xml
 from .model.template import Template
 from .node.capabilities import NODE, Accelerator, NodeCapabilities, memory_available
 from .node.catalog import Catalog
+from .node.memory import give_back_free_memory
 from .node.probe import KernelProbe
 from .node.status import StatusReporter
 
@@ -82,6 +83,9 @@ class DataPlane:
         pipeline.observe(self.status.observe)
         pipeline.observe(self._graph_events)
         pipeline.observe_failure(self._graph_failure)
+        # Last, after every commit, applied or undone: freed memory goes back to the system.
+        pipeline.observe(lambda plan: give_back_free_memory())
+        pipeline.observe_failure(lambda plan, reason: give_back_free_memory())
 
     # ---- capabilities -------------------------------------------------------------------
 
