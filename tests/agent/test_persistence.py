@@ -282,7 +282,12 @@ def test_empty_running_configuration_survives_a_restart_as_empty(agent):
 
 def test_stale_temporary_files_are_removed_at_start(agent):
     agent.stop(signal.SIGKILL)
-    stale = [agent.state_dir / ".running.xml.tmp", agent.state_dir / ".startup.xml.tmp"]
+    (agent.state_dir / "nf").mkdir(exist_ok=True)
+    stale = [
+        agent.state_dir / ".running.xml.tmp",
+        agent.state_dir / ".startup.xml.tmp",
+        agent.state_dir / "nf" / ".nnfv-x-0123456789.json.tmp",
+    ]
     for path in stale:
         path.write_text("<half")
     agent.start()
