@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/fleet_push.py
 	$(PY) bench/commit_scale.py
 	$(PY) bench/read_during_commit.py
+	$(PY) bench/timings.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,7 +1,8 @@
 """Cost of the node's capability report (`get` of /node) on a native agent.
 
-The first request pays for the kernel probe (throwaway namespace) and for packing the shipped
-templates; later ones only re-read executables, packages, /proc and the catalog.
+The kernel probe (throwaway namespace) and the packing of the shipped templates happen at
+start, for the capability monitor's baseline; every request re-reads executables, packages,
+/proc and the catalog.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> int:
                 c.rpc(GET_NODE)
                 samples.append((time.perf_counter() - t0) * 1000)
     print("get /node (capabilities and resources) on a native agent over SSH")
-    print(f"  first request (kernel probe, template packing)  {first:7.1f} ms")
+    print(f"  first request                                   {first:7.1f} ms")
     print(
         f"  later requests: p50 {statistics.median(samples):.1f} ms, "
         f"max {max(samples):.1f} ms (n={len(samples)})"

@@ -192,7 +192,7 @@ class SimCpe:
         for proc in Path("/proc").iterdir():
             if proc.name.isdigit():
                 try:
-                    cmdline = (proc / "cmdline").read_bytes().split(b"\\0")
+                    cmdline = (proc / "cmdline").read_bytes().split(b"\0")
                 except OSError:
                     continue
                 if config.encode() in cmdline and any(b"nnfv-agent" in c for c in cmdline):

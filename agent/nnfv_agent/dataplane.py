@@ -14,21 +14,21 @@ from .commit.pipeline import CommitPipeline, Plan, PlanRefused
 from .commit.planner import TEMPLATES, GraphPlanner, Resolver, subtree_xml
 from .commit.views import affected_graphs
 from .config import AgentConfig
-from .drivers.compute.cgroups import Cgroups
+from .drivers.compute.cgroups import CgroupError, Cgroups
 from .drivers.compute.native import NativeCompute
 from .drivers.naming import Names
-from .drivers.network.native import NativeNetwork
+from .drivers.network.native import NativeNetwork, unsupported_endpoint
 from .model.graph import SG, Endpoint
 from .model.template import Template
 from .node.capabilities import NODE, Accelerator, NodeCapabilities, memory_available
 from .node.catalog import Catalog
+from .node.memory import give_back_free_memory
 from .node.probe import KernelProbe
 from .node.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
 ENDPOINT_FEATURES = {
-    "vlan": "8021q",
     "vxlan": "vxlan",
     "internal": "bridge",
     "interface": "nft-netdev-fwd",
@@ -56,7 +56,7 @@ class DataPlane:
         self.publish = publish
         self.running_tops = running_tops  # templates and /node of running, no graphs
         self.names = Names(config.effective_node_id)
-        self.probe = KernelProbe()
+        self.probe = KernelProbe(self.names)
         self.catalog = Catalog(state_dir / "cache")
         self.capabilities = NodeCapabilities(
             self.probe,
@@ -89,6 +89,9 @@ class DataPlane:
         pipeline.observe(self.status.observe)
         pipeline.observe(self._graph_events)
         pipeline.observe_failure(self._graph_failure)
+        # Last, after every commit, applied or undone: freed memory goes back to the system.
+        pipeline.observe(lambda plan: give_back_free_memory())
+        pipeline.observe_failure(lambda plan, reason: give_back_free_memory())
 
     # ---- capabilities -------------------------------------------------------------------
 
@@ -109,7 +112,7 @@ class DataPlane:
         return any(kind_or_name in pair for pair in declared)
 
     def endpoint_support(self, ep: Endpoint) -> str | None:
-        return self.probe.missing(ENDPOINT_FEATURES[ep.kind])
+        return unsupported_endpoint(ep.kind) or self.probe.missing(ENDPOINT_FEATURES[ep.kind])
 
     def committed(self) -> tuple[int, int]:
         """Memory and CPU weight declared by the templates of the running NF instances."""
@@ -161,13 +164,22 @@ class DataPlane:
     # ---- the monitor --------------------------------------------------------------------
 
     def start_monitor(self) -> None:
-        # The first check happens on the first tick: start-up stays cheap, and nothing can
-        # have changed before then anyway.
+        # The baseline is taken now, at start: a capability that appears before the first
+        # tick is then announced like any later change.
+        try:
+            self._check_capabilities(publish=False)
+        except Exception:
+            log.exception("capability check failed")
         self._monitor = threading.Thread(target=self._watch, name="node-monitor", daemon=True)
         self._monitor.start()
 
     def stop_monitor(self) -> None:
         self._stop.set()
+        # The agent is stopping: leave no empty per-node cgroup directory behind.
+        try:
+            self.cgroups.remove_empty_root()
+        except CgroupError as exc:
+            log.error("%s", exc)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.config.monitor_interval):

@@ -88,6 +88,8 @@ class Agent:
         self.stores = Datastores(
             self.schema, self.state_dir, self.pipeline, commit_wait=config.commit_wait
         )
+        for name, why in self.stores.recovered:  # kept for replay to later subscribers
+            self.events.publish(_state_file_recovered(name, why))
         self.interfaces = InterfaceOwnership()
         self.pipeline.register(self.interfaces)
         self.dataplane = None
@@ -264,7 +266,7 @@ class Agent:
                 deployed = self.dataplane.planner.load(running.tree)
                 Reconciler(self.dataplane).run(deployed)
             self.dataplane.start_monitor()
-        self.stores.recovered()
+        self.stores.recovery_done()
         self.ssh = SshServer(self.config, self.run_session, self._may_open, self._release)
         log.info(
             "nnfv-agent %s listening on %s:%d, state in %s",
@@ -287,3 +289,11 @@ class Agent:
         for session in self.sessions_snapshot():
             self.end_session(session)
         self.confirmed.stop()
+
+
+def _state_file_recovered(name: str, why: str) -> str:
+    ns = "urn:nnfv:yang:nnfv-agent"
+    root = etree.Element(f"{{{ns}}}state-file-recovered", nsmap={None: ns})
+    etree.SubElement(root, f"{{{ns}}}file").text = name
+    etree.SubElement(root, f"{{{ns}}}reason").text = why
+    return etree.tostring(root, encoding="unicode")

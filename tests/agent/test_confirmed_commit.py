@@ -26,13 +26,21 @@ def names(m, source: str = "running") -> set[str]:
     return {e.text for e in data.iter(f"{{{NFG}}}name")}
 
 
-def wait_for(check, timeout: float = 5.0) -> bool:
+def wait_for(check, timeout: float = 30.0) -> bool:
+    """Wait for an outcome; the limit only ends a test that would otherwise hang."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
     return True
+
+
+def session_ids(m) -> set[str]:
+    """The ids of the sessions the agent has open (ietf-netconf-monitoring)."""
+    mon = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+    reply = m.get(filter=("subtree", f'<netconf-state xmlns="{mon}"><sessions/></netconf-state>'))
+    return {e.text for e in reply.data_ele.iter(f"{{{mon}}}session-id")}
 
 
 def commit_base_then_stage_trial(m) -> None:
@@ -55,10 +63,13 @@ def test_unconfirmed_commit_is_rolled_back_when_the_confirm_timeout_expires(agen
 def test_confirming_commit_before_the_timeout_makes_the_change_permanent(agent):
     with ncclient_connect(agent) as m:
         commit_base_then_stage_trial(m)
-        m.commit(confirmed=True, timeout="1")
+        m.commit(confirmed=True, timeout="600")
         assert m.commit().ok  # the confirming commit
-        time.sleep(1.6)
+        # Nothing is pending any more, so no timer can roll it back.
+        with pytest.raises(RPCError):
+            m.cancel_commit()
         assert names(m) == {"base", "trial"}
+    assert not (agent.state_dir / "confirmed-commit-rollback.xml").exists()
     agent.restart()
     with ncclient_connect(agent) as m:
         assert names(m) == {"base", "trial"}
@@ -67,13 +78,23 @@ def test_confirming_commit_before_the_timeout_makes_the_change_permanent(agent):
 def test_follow_up_confirmed_commit_restarts_the_timer_and_keeps_the_original_rollback(agent):
     with ncclient_connect(agent) as m:
         commit_base_then_stage_trial(m)
-        m.commit(confirmed=True, timeout="1")
+        m.commit(confirmed=True, timeout="600")
         m.edit_config(target="candidate", config=graph("second"))
-        assert m.commit(confirmed=True, timeout="30").ok
-        time.sleep(1.5)
+        # The follow-up's timeout replaces the first one's: only it can expire in this test.
+        assert m.commit(confirmed=True, timeout="1").ok
+        assert names(m) == {"base", "trial", "second"}
+        # Back to the state before the first confirmed commit.
+        assert wait_for(lambda: names(m) == {"base"}), "the restarted timer did not roll back"
+
+
+def test_follow_up_confirmed_commit_can_be_cancelled_back_to_the_original(agent):
+    with ncclient_connect(agent) as m:
+        commit_base_then_stage_trial(m)
+        m.commit(confirmed=True, timeout="600")
+        m.edit_config(target="candidate", config=graph("second"))
+        assert m.commit(confirmed=True, timeout="600").ok
         assert names(m) == {"base", "trial", "second"}
         assert m.cancel_commit().ok
-        # Back to the state before the first confirmed commit.
         assert names(m) == {"base"}
 
 
@@ -101,9 +122,11 @@ def test_persisted_confirmed_commit_survives_its_session_and_is_confirmed_by_per
     a = ncclient_connect(agent)
     commit_base_then_stage_trial(a)
     assert a.commit(confirmed=True, timeout="30", persist="token-1").ok
+    a_id = a.session_id
     a.close_session()
     with ncclient_connect(agent) as b:
-        time.sleep(0.3)  # give the agent time to (wrongly) roll back on session end
+        # Once the agent has ended a's session, it would have rolled back (wrongly) by now.
+        assert wait_for(lambda: a_id not in session_ids(b)), "session a did not end"
         assert names(b) == {"base", "trial"}
         with pytest.raises(RPCError):
             b.commit(persist_id="wrong-token")
@@ -158,7 +181,7 @@ def test_ending_the_issuing_session_rolls_back_a_confirmed_commit_without_persis
         elif how == "kill-session":
             b.kill_session(a_id)
         a.close()
-        assert wait_for(lambda: names(b) == {"base"}, timeout=3)
+        assert wait_for(lambda: names(b) == {"base"})
     assert not (agent.state_dir / "confirmed-commit-rollback.xml").exists()
 
 

@@ -380,3 +380,66 @@ def test_validate_refuses_an_interface_another_graph_holds(raw):
     assert_ok(edit(raw, second))
     err = the_error(raw.rpc("<validate><source><candidate/></source></validate>"))
     assert field(err, "error-app-tag") == "interface-in-use"
+# ---- a full disk ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_disk_agent(tmp_path, client_key):
+    """An agent whose state directory is a small file system of its own, and ballast to fill it."""
+    import os
+    import subprocess
+
+    from support.agentproc import AgentProcess, write_config
+
+    state = tmp_path / "state"
+    state.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(state)], check=True)
+    config = tmp_path / "agent.toml"
+    write_config(config, state, pubkey=f"{client_key.get_name()} {client_key.get_base64()}")
+    agent = AgentProcess(state, config, tmp_path / "agent.log")
+    try:
+        agent.start()
+
+        def fill() -> None:
+            fd = os.open(state / "ballast", os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                while os.write(fd, b"\0" * 512):
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+        agent.fill = fill  # type: ignore[attr-defined]
+        yield agent
+    finally:
+        agent.stop()
+        subprocess.run(["umount", str(state)], check=True)
+
+
+def test_full_disk_gives_resource_denied_naming_the_cause_and_changes_nothing(full_disk_agent):
+    agent = full_disk_agent
+    client = RawClient(agent)
+    try:
+        agent.fill()
+        reply = client.rpc(
+            "<edit-config><target><running/></target>"
+            f"{example_config('graph-firewall-nat.xml')}</edit-config>"
+        )
+        err = the_error(reply)
+        assert field(err, "error-tag") == "resource-denied"
+        message = field(err, "error-message") or ""
+        assert "disk is full" in message and "No space left on device" in message
+        assert "running.xml" in message
+        assert "internal error" not in message
+        assert FW not in client.rpc("<get-config><source><running/></source></get-config>")
+        (agent.state_dir / "ballast").unlink()
+        assert_ok(
+            client.rpc(
+                "<edit-config><target><running/></target>"
+                f"{example_config('graph-firewall-nat.xml')}</edit-config>"
+            )
+        )
+    finally:
+        client.close()
+    assert sorted(p.name for p in agent.state_dir.iterdir() if p.name.startswith(".")) == []

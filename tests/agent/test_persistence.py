@@ -5,12 +5,15 @@ from __future__ import annotations
 import signal
 
 import paramiko
+import pytest
+from lxml import etree
 
 from support.agentproc import PASSWORD, USER, example_config
 from support.clients import ncclient_connect
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NFG = "urn:nnfv:yang:nnfv-service-graph"
+AGENT_NS = "urn:nnfv:yang:nnfv-agent"
 
 
 def graph(name: str) -> str:
@@ -169,3 +172,123 @@ def test_password_and_public_key_logins_work_after_a_restart(agent, client_key):
         transport.close()
     with ncclient_connect(agent) as m:
         assert names(m) == {"shared"}
+
+
+def _zero_filled(raw: bytes) -> bytes:
+    return b"\0" * len(raw)
+
+
+def _nul_prefixed(raw: bytes) -> bytes:
+    return b"\0" * 64 + raw[64:]
+
+
+def _empty(raw: bytes) -> bytes:
+    return b""
+
+
+def _whitespace_only(raw: bytes) -> bytes:
+    return b" \n" * 20
+
+
+def _truncated(raw: bytes) -> bytes:
+    return raw[: len(raw) // 2]
+
+
+DAMAGE = [_zero_filled, _nul_prefixed, _empty, _whitespace_only, _truncated]
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__.strip("_"))
+def test_damaged_running_file_starts_from_its_last_intact_generation(agent, damage):
+    with ncclient_connect(agent) as m:
+        commit(m, graph("first"))
+        commit(m, graph("second"))
+    agent.stop()
+    running = agent.state_dir / "running.xml"
+    running.write_bytes(damage(running.read_bytes()))
+    agent.start()
+    with ncclient_connect(agent) as m:
+        assert names(m) == {"first"}
+        # Said in a notification too, kept for replay to whoever subscribes later.
+        m.create_subscription(start_time="2000-01-01T00:00:00Z")
+        event = m.take_notification(timeout=10)
+        assert event is not None
+        content = etree.fromstring(event.notification_xml.encode())[1]
+        assert etree.QName(content).localname == "state-file-recovered"
+        assert content.findtext(f"{{{AGENT_NS}}}file") == "running.xml"
+        assert "running.xml.prev" in content.findtext(f"{{{AGENT_NS}}}reason")
+    log = agent.log.read_text()
+    assert "running.xml is damaged" in log
+    assert "last intact generation" in log
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__.strip("_"))
+def test_damaged_running_file_without_earlier_generation_refuses_to_start(agent, damage):
+    with ncclient_connect(agent) as m:
+        commit(m, graph("only"))
+    agent.stop()
+    running = agent.state_dir / "running.xml"
+    (agent.state_dir / "running.xml.prev").unlink(missing_ok=True)
+    before = damage(running.read_bytes())
+    running.write_bytes(before)
+    with pytest.raises(RuntimeError) as info:
+        agent.start()
+    assert "running.xml is damaged" in str(info.value)
+    assert "Refusing to start" in str(info.value)
+    # Nothing was overwritten: the operator can still inspect or repair the file.
+    assert running.read_bytes() == before
+
+
+def test_damaged_startup_file_falls_back_to_its_last_intact_generation(agent):
+    with ncclient_connect(agent) as m:
+        commit(m, graph("boot"))
+        m.copy_config(source="running", target="startup")
+        commit(m, graph("later"))
+        m.copy_config(source="running", target="startup")
+    agent.stop()
+    startup = agent.state_dir / "startup.xml"
+    startup.write_bytes(b"\0" * startup.stat().st_size)
+    agent.start()
+    with ncclient_connect(agent) as m:
+        assert names(m, "startup") == {"boot"}
+        assert names(m) == {"boot", "later"}
+
+
+def test_damaged_confirmed_commit_rollback_file_refuses_to_start(agent):
+    with ncclient_connect(agent) as m:
+        commit(m, graph("confirmed-before"))
+        m.edit_config(target="candidate", config=graph("unconfirmed"))
+        m.commit(confirmed=True, timeout="600", persist="keep")
+    agent.stop(signal.SIGKILL)
+    rollback = agent.state_dir / "confirmed-commit-rollback.xml"
+    rollback.write_bytes(b"\0" * rollback.stat().st_size)
+    with pytest.raises(RuntimeError) as info:
+        agent.start()
+    assert "confirmed-commit-rollback.xml is damaged" in str(info.value)
+
+
+def test_empty_running_configuration_survives_a_restart_as_empty(agent):
+    with ncclient_connect(agent) as m:
+        commit(m, graph("gone-soon"))
+        m.edit_config(
+            target="candidate",
+            config=f'<config xmlns="{NC}"><graphs xmlns="{NFG}" '
+            f'xmlns:nc="{NC}" nc:operation="remove"/></config>',
+        )
+        m.commit()
+    agent.restart()
+    with ncclient_connect(agent) as m:
+        assert names(m) == set()
+
+
+def test_stale_temporary_files_are_removed_at_start(agent):
+    agent.stop(signal.SIGKILL)
+    (agent.state_dir / "nf").mkdir(exist_ok=True)
+    stale = [
+        agent.state_dir / ".running.xml.tmp",
+        agent.state_dir / ".startup.xml.tmp",
+        agent.state_dir / "nf" / ".nnfv-x-0123456789.json.tmp",
+    ]
+    for path in stale:
+        path.write_text("<half")
+    agent.start()
+    assert stray_files(agent) == []

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..netconf.errors import ErrorType, RpcError
-from .persist import atomic_write, remove
+from .persist import remove, write_state
 from .store import Datastores
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class ConfirmedCommits:
                 return
             rollback_xml = pending.rollback_xml if pending else self.stores.xml("running")
             if pending is None:
-                atomic_write(self.stores.rollback_file, rollback_xml)
+                write_state(self.stores.rollback_file, rollback_xml, keep_previous=False)
             try:
                 self.stores.commit(session_id=session_id)
             except Exception:

@@ -1,20 +1,51 @@
 """Crash-safe file writes: a reader sees the old file or the new one, never a torn one.
 
+State files (running, startup, the confirmed-commit rollback) also carry an integrity header,
+so that damage the file system lets through (a power cut that leaves a zero-filled, truncated
+or empty file) is detected instead of being read as an empty configuration:
+
+    <!-- nnfv-state sha256=<hex digest of the content> length=<bytes of the content> -->
+    <the content, possibly empty>
+
+The header is an XML comment, so the file stays readable XML. Each write keeps the generation
+it replaces as ``<name>.prev`` (a hard link, only if that generation is intact), and a reader
+that finds the file damaged falls back to it.
+
 State files can hold secrets (an ipsec NF's pre-shared key is configuration), so every file
 written here is 0600 and the state directory 0700, whoever created them and whatever the umask.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
+import shutil
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+_HEADER = re.compile(rb"<!-- nnfv-state sha256=([0-9a-f]{64}) length=([0-9]+) -->\n")
+_HEADER_START = b"<!-- nnfv-state"
+PREVIOUS_SUFFIX = ".prev"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+
+
+class DamagedStateError(Exception):
+    """A state file is damaged and no intact earlier generation of it exists."""
+
+
+@dataclass(frozen=True)
+class StateText:
+    """What `read_state` found: the content, and where it came from if not the file itself."""
+
+    text: str
+    recovered_from: Path | None = None
+    damage: str | None = None  # why the file itself was not used
 
 
 def secure_state_dir(path: Path) -> None:
@@ -35,23 +66,16 @@ def secure_state_dir(path: Path) -> None:
 def atomic_write(path: Path, data: str, *, durable: bool = True) -> None:
     """Replace `path` with `data`. `durable=False` skips the fsyncs: for files that can be
     rebuilt from durable ones (an NF's state, from running and its template)."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with open(fd, "w", encoding="utf-8") as fh:
-        os.fchmod(fh.fileno(), FILE_MODE)  # a leftover tmp file keeps its old mode otherwise
-        fh.write(data)
-        fh.flush()
-        if durable:
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    if not durable:
-        return
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _replace_durably(path, data.encode("utf-8"), durable=durable)
+
+
+def temp_path(path: Path) -> Path:
+    """Where `atomic_write` stages the new content of `path`."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def previous_path(path: Path) -> Path:
+    return path.with_name(path.name + PREVIOUS_SUFFIX)
 
 
 def read_or_empty(path: Path) -> str:
@@ -66,7 +90,177 @@ def remove(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         return
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    _sync_dir(path.parent)
+
+
+# ---- state files with an integrity header -----------------------------------------------
+
+
+def encode_state(text: str) -> bytes:
+    body = text.encode("utf-8")
+    digest = hashlib.sha256(body).hexdigest()
+    return f"<!-- nnfv-state sha256={digest} length={len(body)} -->\n".encode() + body
+
+
+def decode_state(raw: bytes) -> tuple[str | None, str | None]:
+    """(content, None) for an intact file, (None, what is wrong) for a damaged one.
+
+    A file without the header was written by an agent before the header existed; it is
+    accepted if nothing shows damage (the XML parser checks the rest).
+    """
+    if not raw:
+        return None, "it is empty (0 bytes)"
+    if b"\0" in raw:
+        lead = len(raw) - len(raw.lstrip(b"\0"))
+        if lead == len(raw):
+            return None, f"it is zero-filled ({len(raw)} NUL bytes)"
+        return None, "it contains NUL bytes" + (f" ({lead} leading)" if lead else "")
+    if not raw.strip():
+        return None, "it contains only whitespace"
+    match = _HEADER.match(raw)
+    if match is None:
+        if raw.startswith(_HEADER_START):
+            return None, "its integrity header is damaged"
+        try:
+            return raw.decode("utf-8"), None
+        except UnicodeDecodeError:
+            return None, "it is not UTF-8 text"
+    body = raw[match.end() :]
+    length = int(match.group(2))
+    if len(body) != length:
+        return None, f"it is truncated or extended: {len(body)} bytes of content, {length} written"
+    if hashlib.sha256(body).hexdigest() != match.group(1).decode():
+        return None, "its checksum does not match its content"
+    try:
+        return body.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return None, "it is not UTF-8 text"
+
+
+def write_state(path: Path, text: str, *, keep_previous: bool = True) -> None:
+    """Write `text` with its integrity header; keep the replaced generation as <path>.prev.
+
+    The earlier generation is kept only if it is intact, so a damaged file never replaces a
+    good `.prev`. An empty `text` is written explicitly (a header and nothing else).
+    """
+    if keep_previous:
+        _keep_previous(path)
+    _replace_durably(path, encode_state(text))
+
+
+def read_state(path: Path, *, use_previous: bool = True) -> StateText | None:
+    """The content of a state file; None if it does not exist.
+
+    A damaged file is never read as empty: its last intact generation (<path>.prev) is used
+    instead, saying so in the log, or DamagedStateError is raised with what is wrong and how to
+    recover.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    text, damage = decode_state(raw)
+    if text is not None:
+        return StateText(text)
+    log.error("state file %s is damaged: %s", path, damage)
+    previous = previous_path(path)
+    if use_previous:
+        try:
+            prev_text, prev_damage = decode_state(previous.read_bytes())
+        except FileNotFoundError:
+            prev_text, prev_damage = None, "it does not exist"
+        if prev_text is not None:
+            log.warning(
+                "state file %s is damaged (%s); using its last intact generation %s",
+                path,
+                damage,
+                previous,
+            )
+            return StateText(prev_text, recovered_from=previous, damage=damage)
+        fallback = f"; its earlier generation {previous.name} cannot be used either: {prev_damage}"
+    else:
+        fallback = ""
+    raise DamagedStateError(
+        f"state file {path} is damaged: {damage}{fallback}. Refusing to start rather than "
+        "lose configuration: restore the file from a backup, or remove it to start from "
+        "startup (running.xml) or with no pending confirmed commit (rollback file)"
+    )
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove what interrupted writes left in `directory` (recursively): the `.<name>.tmp` of
+    `atomic_write`/`write_state` and the `.<name>.*.part` files and directories of template
+    downloads and extractions.
+
+    Only call this when no write can be in progress (at start-up, before anything is written).
+    """
+    removed = []
+    try:
+        candidates = [
+            p
+            for pattern in (".*.tmp", ".*.part")
+            for p in directory.rglob(pattern)
+            if p.name.startswith(".")
+        ]
+    except FileNotFoundError:
+        return removed
+    for stale in sorted(candidates):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            try:
+                stale.unlink()
+            except FileNotFoundError:
+                continue
+        removed.append(stale)
+    if removed:
+        log.warning("removed stale temporary files: %s", ", ".join(str(p) for p in removed))
+    return removed
+
+
+def _keep_previous(path: Path) -> None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if decode_state(raw)[0] is None:
+        log.warning("not keeping damaged %s as the previous generation", path)
+        return
+    previous = previous_path(path)
+    staged = temp_path(previous)
+    staged.unlink(missing_ok=True)
+    os.link(path, staged)
+    os.replace(staged, previous)
+
+
+def _replace_durably(path: Path, payload: bytes, *, durable: bool = True) -> None:
+    """Write `payload` to a temporary (0600), fsync it, rename it over `path`, fsync the
+    directory; without the fsyncs when not `durable`."""
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with open(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)  # a leftover tmp file keeps its old mode otherwise
+            fh.write(payload)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        # A full disk names no file; say which one was not written.
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+    finally:
+        # Whatever happened, the half-written temporary is not left behind.
+        tmp.unlink(missing_ok=True)
+    if durable:
+        _sync_dir(path.parent)
+
+
+def _sync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

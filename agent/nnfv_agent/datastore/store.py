@@ -13,6 +13,7 @@ durable, swap the snapshot, clear the journal; events go out after the writer lo
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import threading
 from collections.abc import Iterator
@@ -29,7 +30,13 @@ from ..netconf.errors import ErrorType, RpcError, RpcErrors
 from ..netconf.xml import parse as parse_xml
 from .edit import EditEngine, edited_graphs
 from .locks import LockTable
-from .persist import atomic_write, read_or_empty, remove
+from .persist import (
+    DamagedStateError,
+    read_state,
+    remove,
+    remove_stale_temporaries,
+    write_state,
+)
 from .schema import Schema
 from .snapshot import Snapshot, split
 
@@ -79,15 +86,18 @@ class Datastores:
         return self.state_dir / "confirmed-commit-rollback.xml"
 
     def _load(self) -> None:
-        startup = read_or_empty(self._file("startup"))
-        self.contents["startup"] = self._checked(startup, "startup.xml")
+        # Damaged state files are never read as empty: read_state falls back to the last
+        # intact generation (noted in self.recovered) or raises DamagedStateError.
+        self.recovered: list[tuple[str, str]] = []  # (file, what happened)
+        remove_stale_temporaries(self.state_dir)  # before anything here writes
+        startup = self._read_state(self._file("startup"))
+        self.contents["startup"] = self._checked(startup or "", "startup.xml")
         pending = self.rollback_file.exists()
         # A confirmed commit that was never confirmed must not survive a restart (RFC 6241 8.4).
         source = self.rollback_file if pending else self._file("running")
-        if source.exists():
-            running = read_or_empty(source)
-        else:
-            running = startup
+        running = self._read_state(source, use_previous=not pending)
+        if running is None:
+            running = startup or ""
         snapshot = self._checked(running, source.name)
         self.contents["running"] = snapshot
         self.cut_commit = self.journal.read()
@@ -102,15 +112,32 @@ class Datastores:
                 side,
             )
         if pending:
-            atomic_write(self._file("running"), snapshot.xml)
+            write_state(self._file("running"), snapshot.xml)
             remove(self.rollback_file)
             log.warning("restored running from an unconfirmed confirmed-commit")
         self._sync_candidate()
 
-    def recovered(self) -> None:
+    def recovery_done(self) -> None:
         """The kernel matches running again (after a reconcile): forget the cut commit."""
         self.journal.clear()
         self.cut_commit = None
+
+    def _read_state(self, path: Path, *, use_previous: bool = True) -> str | None:
+        try:
+            found = read_state(path, use_previous=use_previous)
+        except DamagedStateError as exc:
+            raise RuntimeError(str(exc)) from None
+        if found is None:
+            return None
+        if found.recovered_from is not None:
+            self.recovered.append(
+                (
+                    path.name,
+                    f"{path.name} was damaged ({found.damage}); started from its last intact "
+                    f"generation {found.recovered_from.name}",
+                )
+            )
+        return found.text
 
     def _checked(self, xml: str, origin: str) -> Snapshot:
         if not xml.strip():
@@ -330,7 +357,7 @@ class Datastores:
             self._commit(snapshot)
             return
         if target == "startup":
-            atomic_write(self._file("startup"), snapshot.xml)
+            write_state(self._file("startup"), snapshot.xml)
         self.contents[target] = snapshot
         if target == "candidate":
             self.candidate_dirty = snapshot.xml != self.contents["running"].xml
@@ -369,7 +396,7 @@ class Datastores:
                 message += "; but undoing failed for: " + "; ".join(exc.rollback_errors)
             raise RpcError("operation-failed", message, ErrorType.APPLICATION) from exc
         try:
-            atomic_write(self._file("running"), new.xml)
+            write_state(self._file("running"), new.xml)
         except OSError as exc:
             why = f"cannot save the running configuration: {exc.strerror or exc}"
             errors = self.pipeline.rollback(done)
@@ -378,7 +405,9 @@ class Datastores:
             message = f"commit failed: {why}; every completed step was undone"
             if errors:
                 message += "; but undoing failed for: " + "; ".join(errors)
-            raise RpcError("operation-failed", message, ErrorType.APPLICATION) from exc
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            tag = "resource-denied" if full else "operation-failed"
+            raise RpcError(tag, message, ErrorType.APPLICATION) from exc
         kill_point("persisted")
         self._swap(new, from_candidate, changed)
         self.journal.clear()

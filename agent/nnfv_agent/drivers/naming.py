@@ -1,17 +1,29 @@
-"""Deterministic, collision-checked names for kernel objects.
+"""Deterministic names for kernel objects, each carrying the node id of the agent that owns it.
 
-Kernel interface names have at most 15 characters and must be unique per namespace; network
-namespace names and cgroups are global to the machine, so they carry the node id, which keeps
-several simulated CPEs on one host apart.
+Several agents can share a namespace (the simulated fleet, tests, two agents on one box), so
+every object an agent creates says whose it is, and clean-up only ever touches its own:
+
+- network namespaces ``nnfv-<node>-<digest>``; cgroups live under ``nnfv/<node>/``;
+- nftables LSI tables ``nnfv_<node>_<digest>``;
+- links (at most 15 characters): a two-letter kind, a 5-hex-digit tag of the node id, and an
+  8-hex-digit digest of what the link is for (``nv``: NF port, ``nx``: vxlan, ``ni``/``nj``:
+  internal endpoint and its bridge port, ``nb``: internal bridge);
+- kernel-probe namespaces ``nnfv-probe-<node>-<random>``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 IFNAMSIZ = 15
 _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+LINK_KINDS = ("nv", "nx", "ni", "nj", "nb")
+_NF_NETNS_REST = re.compile(r"^(?:[0-9a-f]{10}|s[0-9a-f]{9})$")
+_TABLE_REST = re.compile(r"^[0-9a-f]{12}$")
+_LINK_REST = re.compile(r"^[0-9a-f]{8}$")
+_PROBE_REST = re.compile(r"^[0-9a-f]{8}$")
 
 
 def digest(*parts: str, length: int = 10) -> str:
@@ -25,44 +37,92 @@ def valid_ifname(name: str) -> bool:
 class Names:
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
+        self.tag = digest(node_id, length=5)  # the node id, in link names
+
+    # ---- namespaces and cgroups -----------------------------------------------------------
+
+    @property
+    def netns_prefix(self) -> str:
+        return f"nnfv-{self.node_id}-"
 
     def nf_netns(self, graph: str, nf: str) -> str:
-        return f"nnfv-{self.node_id}-{digest(graph, nf)}"
+        return f"{self.netns_prefix}{digest(graph, nf)}"
 
     def shared_netns(self, template: str) -> str:
-        return f"nnfv-{self.node_id}-s{digest('shared', template, length=9)}"
+        return f"{self.netns_prefix}s{digest('shared', template, length=9)}"
+
+    def our_netns(self, names: list[str]) -> list[str]:
+        """Those of `names` that are NF namespaces (or cgroups) of this node, and only those."""
+        prefix = self.netns_prefix
+        return [
+            n
+            for n in names
+            if n.startswith(prefix) and _NF_NETNS_REST.match(n.removeprefix(prefix))
+        ]
 
     def cgroup(self, netns: str) -> str:
-        return netns.removeprefix(f"nnfv-{self.node_id}-")
+        return netns.removeprefix(self.netns_prefix)
 
-    @staticmethod
-    def lsi_port(graph: str, owner: str, port: str) -> str:
+    @property
+    def probe_prefix(self) -> str:
+        return f"nnfv-probe-{self.node_id}-"
+
+    def probe_netns(self) -> str:
+        """A fresh name for a throwaway kernel-probe namespace of this node."""
+        return self.probe_prefix + os.urandom(4).hex()
+
+    def our_probe_netns(self, names: list[str]) -> list[str]:
+        prefix = self.probe_prefix
+        return [
+            n for n in names if n.startswith(prefix) and _PROBE_REST.match(n.removeprefix(prefix))
+        ]
+
+    # ---- links ------------------------------------------------------------------------------
+
+    def _link(self, kind: str, *parts: str) -> str:
+        return kind + self.tag + digest(*parts, length=8)
+
+    def lsi_port(self, graph: str, owner: str, port: str) -> str:
         """The LSI-side end of an NF port's veth pair."""
-        return "nv" + digest(graph, owner, port)
+        return self._link("nv", graph, owner, port)
 
     def nf_port_mac(self, graph: str, nf: str, port: str) -> str:
         """A locally administered unicast MAC, the same every time the port is created."""
         raw = digest(self.node_id, graph, nf, port, length=10)
         return "02:" + ":".join(raw[i : i + 2] for i in range(0, 10, 2))
 
-    @staticmethod
-    def vxlan(graph: str, endpoint: str) -> str:
-        return "nx" + digest(graph, endpoint)
+    def vxlan(self, graph: str, endpoint: str) -> str:
+        return self._link("nx", graph, endpoint)
 
-    @staticmethod
-    def internal_port(graph: str, group: str) -> str:
-        return "ni" + digest(graph, group)
+    def internal_port(self, graph: str, group: str) -> str:
+        return self._link("ni", graph, group)
 
-    @staticmethod
-    def internal_peer(graph: str, group: str) -> str:
-        return "nj" + digest(graph, group)
+    def internal_peer(self, graph: str, group: str) -> str:
+        return self._link("nj", graph, group)
 
     def internal_bridge(self, group: str) -> str:
-        return "nb" + digest(self.node_id, group)
+        return self._link("nb", group)
 
-    @staticmethod
-    def table(graph: str) -> str:
-        return "nnfv_" + digest(graph, length=12)
+    def is_our_link(self, name: str) -> bool:
+        return (
+            len(name) == IFNAMSIZ
+            and name[:2] in LINK_KINDS
+            and name[2:7] == self.tag
+            and bool(_LINK_REST.match(name[7:]))
+        )
+
+    # ---- nftables ---------------------------------------------------------------------------
+
+    @property
+    def table_prefix(self) -> str:
+        return f"nnfv_{self.node_id}_"
+
+    def table(self, graph: str) -> str:
+        return self.table_prefix + digest(graph, length=12)
+
+    def is_our_table(self, name: str) -> bool:
+        prefix = self.table_prefix
+        return name.startswith(prefix) and bool(_TABLE_REST.match(name.removeprefix(prefix)))
 
     @staticmethod
     def counter(rule: str) -> str:

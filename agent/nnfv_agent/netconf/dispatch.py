@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -104,12 +105,22 @@ class Dispatcher:
         except RpcErrors as errs:
             return self._error_reply(session, rpc_attrs=attrs, errors=errs.errors)
         except Exception as exc:
-            log.exception("session %d: RPC failed unexpectedly", session.id)
-            err = RpcError(
-                "operation-failed",
-                f"internal error: {type(exc).__name__}: {exc}",
-                ErrorType.APPLICATION,
-            )
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                # A full disk is the node's condition, not a bug: say so, and what failed.
+                log.error("session %d: %s", session.id, exc)
+                where = f" {exc.filename}" if exc.filename else ""
+                err = RpcError(
+                    "resource-denied",
+                    f"the agent's disk is full: cannot write{where}: {exc.strerror}",
+                    ErrorType.APPLICATION,
+                )
+            else:
+                log.exception("session %d: RPC failed unexpectedly", session.id)
+                err = RpcError(
+                    "operation-failed",
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    ErrorType.APPLICATION,
+                )
             return self._error_reply(session, rpc_attrs=attrs, errors=[err])
         return self._reply(attrs, result)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,8 @@ WELL_KNOWN_EXECUTABLES = (
     "tc",
     "sysctl",
 )
+# Execution environments with a compute driver in this agent.
+COMPUTE_DRIVERS = ("native",)
 CHARON_PATHS = ("/usr/lib/ipsec/charon", "/usr/libexec/ipsec/charon", "/usr/sbin/charon-systemd")
 
 
@@ -99,12 +100,12 @@ class NodeCapabilities:
         return None
 
     def execution_environments(self) -> list[str]:
-        envs = ["native"]
-        if _docker_answers():
-            envs.append("docker")
-        if os.path.exists("/dev/kvm"):
-            envs.append("vm")
-        return envs
+        """The environments NFs can run in here: those this agent has a compute driver for.
+
+        A container runtime or /dev/kvm on the box does not count: without a driver, a
+        template of that flavour cannot be deployed, so advertising it would be untrue.
+        """
+        return list(COMPUTE_DRIVERS)
 
     # ---- capabilities -------------------------------------------------------------------
 
@@ -117,11 +118,10 @@ class NodeCapabilities:
         for ftype, tpls in sorted(by_type.items()):
             reasons = []
             for tpl in sorted(tpls, key=lambda t: t.name):
-                if tpl.vnf_type != "native":
+                if tpl.vnf_type not in envs:
                     why = (
-                        f"missing capability: execution environment {tpl.vnf_type}"
-                        if tpl.vnf_type not in envs
-                        else f"this agent has no compute driver for {tpl.vnf_type}"
+                        f"missing capability: execution environment {tpl.vnf_type} "
+                        "(this agent has no compute driver for it)"
                     )
                 else:
                     why = self.missing(tpl)
@@ -206,20 +206,6 @@ def _meminfo() -> dict[str, int]:
             if parts:
                 out[key] = int(parts[0]) * (1024 if len(parts) > 1 else 1)
     return out
-
-
-def _docker_answers() -> bool:
-    sock_path = "/var/run/docker.sock"
-    if not os.path.exists(sock_path):
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(0.5)
-            s.connect(sock_path)
-            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-            return b"200 OK" in s.recv(64)
-    except OSError:
-        return False
 
 
 def _sub(parent: etree._Element, name: str) -> etree._Element:

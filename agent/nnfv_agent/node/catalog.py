@@ -19,19 +19,42 @@ class Catalog:
     def __init__(self, cache_dir: Path, shipped_dir: Path = SHIPPED_DIR) -> None:
         self.cache_dir = Path(cache_dir) / "shipped"
         self.shipped_dir = shipped_dir
-        self._shipped: dict[str, Template] | None = None
+        self._packed: dict[Path, Template] = {}
+        self._complete = False
+        # Shipped templates that could not be packed at the last try: directory -> why.
+        self.problems: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def shipped(self) -> dict[str, Template]:
-        """Pack each shipped template directory once; the digest names its exact content."""
+        """Pack each shipped template directory once; the digest names its exact content.
+
+        A template that cannot be packed (a full disk, say) is left out and tried again at
+        the next call, so one failure does not hide the shipped templates until a restart.
+        """
         with self._lock:
-            if self._shipped is None:
-                self._shipped = {}
+            if not self._complete:
+                self._pack_missing()
+            return {tpl.name: tpl for _, tpl in sorted(self._packed.items())}
+
+    def _pack_missing(self) -> None:
+        from ..drivers.compute.archive import ArchiveError
+
+        problems = {}
+        for descriptor in sorted(self.shipped_dir.glob("*/template.xml")):
+            if descriptor in self._packed:
+                continue
+            try:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
-                for descriptor in sorted(self.shipped_dir.glob("*/template.xml")):
-                    tpl = self._pack(descriptor)
-                    self._shipped[tpl.name] = tpl
-            return self._shipped
+                self._packed[descriptor] = self._pack(descriptor)
+            except (ArchiveError, OSError, etree.XMLSyntaxError) as exc:
+                problems[descriptor.parent.name] = str(exc)
+        if problems and problems != self.problems:
+            log.error(
+                "shipped templates cannot be prepared (tried again at next use): %s",
+                "; ".join(f"{name}: {why}" for name, why in sorted(problems.items())),
+            )
+        self.problems = problems
+        self._complete = not problems
 
     def _pack(self, descriptor: Path) -> Template:
         from ..drivers.compute.archive import pack_directory  # tarfile only when needed

@@ -1,4 +1,10 @@
-"""Probe what this kernel can do by trying it in a throwaway namespace (never a fixed list)."""
+"""Probe what this kernel can do by trying it in a throwaway namespace (never a fixed list).
+
+The namespace is named after the node (``nnfv-probe-<node>-<random>``); one left behind by an
+agent killed during a probe is removed by the next probe or start-up of the same node.
+Feature names are the ones templates depend on and the YANG model describes (``vlan``,
+``cgroup-memory``, ...).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
+
+from ..drivers.compute.cgroups import _kernel_at_least
+from ..drivers.naming import Names
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +33,39 @@ LINK_FEATURES = {
     "veth": "veth pairs",
     "bridge": "Linux bridge",
     "vxlan": "VXLAN tunnels",
-    "8021q": "802.1Q VLAN devices",
+    "vlan": "802.1Q VLAN devices",
     "gretap": "GRE tap tunnels",
     "wireguard": "WireGuard tunnels",
 }
 
 
+CGROUP_CONTROLLERS = ("memory", "cpu", "freezer", "pids")
+
+
 class KernelProbe:
-    def __init__(self) -> None:
+    def __init__(self, names: Names) -> None:
+        self.names = names
         self._features: dict[str, Feature] | None = None
         self._lock = threading.Lock()
+
+    def remove_stale(self) -> list[str]:
+        """Remove probe namespaces of this node left by an agent killed during a probe."""
+        with self._lock:
+            return self._remove_stale()
+
+    def _remove_stale(self) -> list[str]:
+        try:
+            listed = os.listdir("/run/netns")
+        except FileNotFoundError:
+            return []
+        stale = self.names.our_probe_netns(listed)
+        for name in stale:
+            proc = _ip("netns", "del", name)
+            if proc.returncode != 0:
+                log.error("cannot remove stale probe namespace %s: %s", name, proc.stderr.strip())
+            else:
+                log.info("removed stale probe namespace %s", name)
+        return stale
 
     def features(self) -> dict[str, Feature]:
         with self._lock:
@@ -57,7 +89,8 @@ class KernelProbe:
     def _probe(self) -> dict[str, Feature]:
         # `ip` rather than netlink: a one-off probe is not worth loading pyroute2 for.
         found: dict[str, Feature] = {}
-        name = f"nnfv-probe-{os.urandom(4).hex()}"
+        self._remove_stale()
+        name = self.names.probe_netns()
         made = _ip("netns", "add", name)
         if made.returncode != 0:
             found["netns"] = Feature(
@@ -69,6 +102,7 @@ class KernelProbe:
             for kind, label in LINK_FEATURES.items():
                 found[kind] = self._link(name, kind, label)
             found.update(self._nftables(name))
+            found.update(_tc_flower(name))
             found.update(_xfrm(name))
         finally:
             _ip("netns", "del", name)
@@ -91,11 +125,11 @@ class KernelProbe:
                 "dstport",
                 "4789",
             ],
-            "8021q": ["pvlan", "link", "pvlanp", "type", "vlan", "id", "7"],
+            "vlan": ["pvlan", "link", "pvlanp", "type", "vlan", "id", "7"],
             "gretap": ["pgretap", "type", "gretap", "remote", "127.0.0.2", "local", "127.0.0.1"],
             "wireguard": ["pwg", "type", "wireguard"],
         }[kind]
-        if kind == "8021q":
+        if kind == "vlan":
             _ip("-n", ns, "link", "add", "pvlanp", "type", "veth", "peer", "name", "pvlanq")
         proc = _ip("-n", ns, "link", "add", *args)
         if proc.returncode == 0:
@@ -138,14 +172,71 @@ def _ip(*args: str) -> subprocess.CompletedProcess:
 
 
 def _cgroups() -> dict[str, Feature]:
+    """`cgroup`, and `cgroup-<controller>` for each controller NF limits can use."""
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         with open("/sys/fs/cgroup/cgroup.controllers") as fh:
             ctrls = fh.read().split()
-        return {"cgroup": Feature("cgroup", True, "v2: " + " ".join(ctrls))}
-    ctrls = [
-        c for c in ("memory", "cpu", "freezer", "pids") if os.path.isdir(f"/sys/fs/cgroup/{c}")
+        version = "v2"
+        # The v2 freezer is the cgroup.freeze core file (Linux 5.2+), not a listed controller.
+        if _kernel_at_least(5, 2):
+            ctrls.append("freezer")
+    else:
+        version = "v1"
+        ctrls = [c for c in CGROUP_CONTROLLERS if os.path.isdir(f"/sys/fs/cgroup/{c}")]
+    found = {
+        "cgroup": Feature("cgroup", bool(ctrls), f"{version}: " + " ".join(ctrls)),
+    }
+    for ctrl in CGROUP_CONTROLLERS:
+        name = f"cgroup-{ctrl}"
+        ok = ctrl in ctrls
+        found[name] = Feature(
+            name,
+            ok,
+            f"cgroup {version} {ctrl} controller"
+            + ("" if ok else " is not available on this node"),
+        )
+    return found
+
+
+def _tc_flower(ns: str) -> dict[str, Feature]:
+    """tc flower classification (with a drop action), on a dummy-free veth in the namespace."""
+    if not shutil.which("tc"):
+        return {"tc-flower": Feature("tc-flower", False, "the tc command is missing")}
+    _ip("-n", ns, "link", "add", "ptc0", "type", "veth", "peer", "name", "ptc1")
+    steps = [
+        ["tc", "qdisc", "add", "dev", "ptc0", "ingress"],
+        [
+            "tc",
+            "filter",
+            "add",
+            "dev",
+            "ptc0",
+            "ingress",
+            "protocol",
+            "ip",
+            "flower",
+            "ip_proto",
+            "tcp",
+            "action",
+            "drop",
+        ],
     ]
-    return {"cgroup": Feature("cgroup", bool(ctrls), "v1: " + " ".join(ctrls))}
+    for step in steps:
+        proc = subprocess.run(
+            ["ip", "netns", "exec", ns, *step],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if proc.returncode != 0:
+            why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else "refused"
+            return {
+                "tc-flower": Feature(
+                    "tc-flower", False, f"tc flower not supported by this kernel: {why}"
+                )
+            }
+    return {"tc-flower": Feature("tc-flower", True, "tc flower classifier")}
 
 
 def _xfrm(ns: str) -> dict[str, Feature]:

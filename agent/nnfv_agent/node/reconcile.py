@@ -3,6 +3,10 @@
 Objects are named deterministically, so the wanted set is computed from running; whatever of
 ours is not wanted is an orphan of an interrupted commit and is removed, and whatever is wanted
 but missing or unhealthy is (re)created. Nothing is duplicated because creation is keyed by name.
+
+Failures stay local: an NF that cannot be resolved here (its template or a dependency is gone)
+is reported failed, with its reason, and its kernel objects are left as they are; every other
+NF and graph is reconciled as usual. Only objects that carry this node's id are considered.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
 class Reconciler:
     def __init__(self, dp: DataPlane) -> None:
         self.dp = dp
@@ -33,19 +36,29 @@ class Reconciler:
         """
         dp = self.dp
         actions: list[str] = []
+        actions.extend(f"removed stale probe namespace {n}" for n in dp.probe.remove_stale())
+        failed = wanted.unresolved
         instances = wanted.instances()
-        keep = {dp.names.nf_netns(graph, nf) for graph, nf in wanted.unresolved}
-        prefix = f"nnfv-{dp.names.node_id}-"
+        # The objects of an NF that cannot be resolved stay as they are: they may still run it.
+        kept = {dp.names.nf_netns(graph, nf) for graph, nf in failed}
+        for (graph, nf), why in sorted(failed.items()):
+            log.error("NF %s/%s cannot be reconciled, left as it is: %s", graph, nf, why)
+            actions.append(f"left NF {graph}/{nf} as it is, failed: {why}")
+            dp.compute.on_state(graph, nf, "failed", why)
         seen = (
             set(dp.compute.known_instances())
-            | set(list_netns(prefix))
-            | {c for c in dp.cgroups.list() if c.startswith(prefix)}
+            | set(dp.names.our_netns(list_netns(dp.names.netns_prefix)))
+            | set(dp.names.our_netns(dp.cgroups.list()))
         )
-        for key in sorted(seen - set(instances) - keep):
+        for key in sorted(seen - set(instances) - kept):
             self._remove_orphan(key)
             actions.append(f"removed orphan NF instance {key}")
 
-        wanted_links: set[str] = set()
+        wanted_links: set[str] = {
+            dp.network.nf_port_device(graph, nf, port)
+            for graph, nf in failed
+            for port in wanted.graphs[graph].nfs[nf].ports
+        }
         for key, members in sorted(instances.items()):
             inst = instance_of(members)
             for m in members:
@@ -68,8 +81,8 @@ class Reconciler:
 
         for graph in wanted.enabled().values():
             for ep in graph.endpoints.values():
-                device = dp.network.endpoint_device(graph.name, ep)
                 if ep.kind in ("vxlan", "internal"):
+                    device = dp.network.endpoint_device(graph.name, ep)
                     wanted_links.add(device)
                     if ep.kind == "internal":
                         wanted_links.add(dp.names.internal_peer(graph.name, ep.group or ""))
@@ -81,19 +94,24 @@ class Reconciler:
             self._try(lambda n=link: dp.network.links.delete(n))
             actions.append(f"removed orphan link {link}")
 
-        stale = [
-            t
-            for t in dp.network.our_tables()
-            if t not in {dp.names.table(g) for g in wanted.enabled()}
-        ]
+        wanted_tables = {dp.names.table(g) for g in wanted.enabled()}
+        stale = [t for t in dp.network.our_tables() if t not in wanted_tables]
         batch_graphs = dict(wanted.enabled())
-        batch = dp.network.steering_batch(batch_graphs)
-        batch = render_batch(stale, []) + batch if stale else batch
-        self._try(lambda: dp.network.apply_steering(batch))
+        if not self._try(lambda: dp.network.apply_steering(self._batch(stale, batch_graphs))):
+            # One graph's LSI (say, of a failed NF whose ports are gone) must not keep the
+            # others from being refreshed: one batch per graph; a failed one is left as it is.
+            self._try(lambda: dp.network.apply_steering(render_batch(stale, [])))
+            for name, graph in sorted(batch_graphs.items()):
+                one = {name: graph}
+                self._try(lambda b=one: dp.network.apply_steering(self._batch([], b)))
         actions.extend(f"removed orphan table {t}" for t in stale)
         for action in actions:
             log.info("reconcile: %s", action)
         return actions
+
+    def _batch(self, stale: list[str], graphs: dict) -> str:
+        batch = self.dp.network.steering_batch(graphs)
+        return render_batch(stale, []) + batch if stale else batch
 
     def _remove_orphan(self, key: str) -> None:
         dp = self.dp
@@ -116,12 +134,16 @@ class Reconciler:
                     dp.network.links.delete(dp.network.nf_port_device(m.graph, m.nf.id, p.name))
                     dp.network.create_nf_port(m.graph, m.nf.id, p.name, m.key, p.ifname)
             dp.compute.start(inst)
-        except (ComputeError, NetworkError, LinkError) as exc:
+        except (ComputeError, NetworkError, LinkError, OSError) as exc:
             log.error("cannot redeploy %s: %s", inst.key, exc)
+            for m in members:
+                dp.compute.on_state(m.graph, m.nf.id, "failed", f"cannot redeploy: {exc}")
 
     @staticmethod
-    def _try(fn) -> None:
+    def _try(fn) -> bool:
         try:
             fn()
         except (NetworkError, LinkError) as exc:
             log.error("reconcile: %s", exc)
+            return False
+        return True

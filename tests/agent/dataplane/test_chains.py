@@ -163,3 +163,24 @@ def test_dhcp_nnf_gives_a_lan_client_an_address(cpe, tmp_path):
     assert address.startswith("192.0.2.") and 100 <= int(address.rsplit(".", 1)[1]) <= 120
     cpe.remove_all()
     cpe.assert_clean()
+
+
+def test_shipped_example_graph_firewall_nat_deploys_and_carries_traffic(cpe):
+    """yang/examples/graph-firewall-nat.xml as shipped, on a CPE with its interface names."""
+    from simfleet import sh
+    from support.agentproc import EXAMPLES
+
+    for old, new in (("lan0", "veth-lan"), ("wan0", "veth-wan")):
+        sh("ip", "link", "set", old, "down", ns=cpe.cpe_ns)
+        sh("ip", "link", "set", old, "name", new, ns=cpe.cpe_ns)
+        sh("ip", "link", "set", new, "up", ns=cpe.cpe_ns)
+    cpe.baseline = cpe.snapshot()
+    text = (EXAMPLES / "graph-firewall-nat.xml").read_text()
+    cpe.commit(text[text.index("<graphs") :])
+    assert "<state>deployed</state>" in cpe.get_state()
+    assert ping_eventually(cpe.lan_ns, WAN_HOST)
+    with TcpServer(cpe.wan_ns, "0.0.0.0", 443) as server:
+        assert tcp_connect_eventually(cpe.lan_ns, WAN_HOST, 443)
+        assert set(server.peers()) == {"198.51.100.2"}
+    cpe.remove_all()
+    cpe.assert_clean()

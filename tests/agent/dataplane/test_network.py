@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphs import endpoint, rule
+from graphs import endpoint, graphs_config, rule
 from nnfv_agent.netconf.client import NetconfError
 from simfleet import sh
 from support.traffic import ping, ping_eventually
@@ -141,15 +141,22 @@ def test_vxlan_endpoint_carries_lan_traffic_to_a_remote_host(hosts):
     cpe.assert_clean()
 
 
-def test_vlan_endpoint_is_refused_naming_the_missing_kernel_feature(cpe):
+def test_vlan_endpoint_is_refused_at_validation_as_not_supported_by_the_driver(cpe):
     vlan = (
         "<endpoint><id>v</id><vlan><interface>wan0</interface><vlan-id>100</vlan-id>"
         "</vlan></endpoint>"
     )
+    config = bridge_graph("v", {"lan": endpoint("lan", "lan0")}, {"v": vlan})
+    with cpe.client() as c:
+        c.edit_config(graphs_config(config))
+        with pytest.raises(NetconfError) as refused:
+            c.rpc("<validate><source><candidate/></source></validate>")
+    message = "missing capability: vlan endpoints are not supported by this node's network driver"
+    assert message in refused.value.message
     with pytest.raises(NetconfError) as err:
-        cpe.push(bridge_graph("v", {"lan": endpoint("lan", "lan0")}, {"v": vlan}))
+        cpe.push(config)
     assert err.value.tag == "operation-failed"
-    assert "missing capability" in err.value.message and "8021q" in err.value.message
+    assert message in err.value.message
     with cpe.client() as c:
         assert "<graphs" not in c.get_config("running")
     cpe.assert_clean()

@@ -88,3 +88,26 @@ def test_failed_update_keeps_the_running_rules(lab):
     assert lab.probe(lan, "tcp", WAN, 8080) == LAN
     assert fw.run("status").returncode == 0
     fw.run("stop")
+
+
+def test_allow_udp_false_blocks_all_udp_while_tcp_passes(lab):
+    fw, lan, wan = setup(lab, {"allow-udp": "false"})
+    fw.run("start")
+    lab.servers(wan, WAN, tcp=[2222], udp=[53, 6000])
+    assert lab.blocked(lan, "udp", WAN, 53)
+    assert lab.blocked(lan, "udp", WAN, 6000)
+    assert lab.probe(lan, "tcp", WAN, 2222) == LAN
+    fw.run("update", {"allow-udp": "true", "allow-tcp": "false"})
+    assert lab.probe(lan, "udp", WAN, 6000) == LAN
+    assert lab.blocked(lan, "tcp", WAN, 2222)
+    assert lab.ping(lan, WAN)
+    fw.run("stop")
+
+
+def test_port_list_for_a_protocol_switched_off_is_refused(lab):
+    fw, _, _ = setup(lab, {"allow-tcp": "false", "allow-tcp-ports": "22"})
+    res = fw.run("start", check=False)
+    assert res.returncode != 0
+    assert "allow-tcp-ports" in res.output and "allow-tcp is false" in res.output
+    assert not lab.has_link(fw.ns, "br0")
+    fw.run("stop")

@@ -22,6 +22,9 @@ CONTROLLERS = ("memory", "cpu", "freezer", "pids")
 # Tracked like the controllers (so CPU time is accounted) but never configured.
 _V1_ACCOUNTING = ("cpuacct",)
 _STATE_TIMEOUT = 5.0
+# kill_all's only freeze attempt waits this long at most; a freezer that takes longer (a task
+# in uninterruptible sleep) is given up on, and the signals are sent without it.
+FREEZE_TRY = 0.1
 _KILL_TIMEOUT = 5.0
 _RMDIR_TIMEOUT = 2.0
 _POLL = 0.02
@@ -101,6 +104,26 @@ class Cgroups:
         self.kill_all(name)
         for directory in self._dirs(name):
             _rmdir(directory)
+
+    def remove_empty_root(self) -> list[Path]:
+        """Remove this root's own directory (``<hierarchy>/<root>``) where it is empty.
+
+        For the agent's stop: instances still running keep theirs (rmdir of a cgroup with
+        children or tasks fails, and is skipped). Parents shared with other agents stay.
+        """
+        removed = []
+        for base in self._unique_bases():
+            directory = base / self.root
+            try:
+                directory.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                if exc.errno in (errno.EBUSY, errno.ENOTEMPTY):
+                    continue
+                raise CgroupError(f"cannot remove cgroup {directory}: {_cause(exc)}") from exc
+            removed.append(directory)
+        return removed
 
     def list(self) -> list[str]:
         """Instance names under root in any hierarchy, including half-removed leftovers."""
@@ -195,7 +218,7 @@ class Cgroups:
         except OSError as exc:
             raise CgroupError(f"cannot read freezer state of cgroup {name}: {_cause(exc)}") from exc
 
-    def _set_frozen(self, name: str, frozen: bool) -> None:
+    def _set_frozen(self, name: str, frozen: bool, timeout: float = _STATE_TIMEOUT) -> None:
         _check_name(name)
         if "freezer" not in self.controllers:
             raise CgroupError(f"cannot freeze or thaw cgroup {name}: no freezer controller")
@@ -203,13 +226,13 @@ class Cgroups:
             _write(self._freezer_file(name), "FROZEN" if frozen else "THAWED")
         else:
             _write(self._freezer_file(name), "1" if frozen else "0")
-        deadline = time.monotonic() + _STATE_TIMEOUT
+        deadline = time.monotonic() + timeout
         # v1 passes through FREEZING and v2 sets "frozen" in cgroup.events asynchronously; a task
         # stuck in uninterruptible sleep can hold that up, hence the bound.
         while not self._reached(name, frozen):
             if time.monotonic() > deadline:
                 word = "frozen" if frozen else "thawed"
-                raise CgroupError(f"cgroup {name} was not {word} within {_STATE_TIMEOUT:g}s")
+                raise CgroupError(f"cgroup {name} was not {word} within {timeout:g}s")
             time.sleep(_POLL)
 
     def _reached(self, name: str, frozen: bool) -> bool:
@@ -237,24 +260,27 @@ class Cgroups:
     def kill_all(self, name: str, *, grace: float = 2.0) -> None:
         """SIGTERM every process of ``name``, SIGKILL what is left after ``grace`` seconds.
 
+        Takes at most ``grace`` plus a small margin whatever the freezer does: the freezer is
+        tried once, for at most FREEZE_TRY seconds, and not again if it does not freeze in time.
         Leaves the cgroup thawed. Raises CgroupError if processes survive SIGKILL.
         """
         _check_name(name)
         if not self.exists(name):
             return
+        use_freezer = "freezer" in self.controllers
         if self._members(name):
-            self._signal_all(name, signal.SIGTERM)
+            use_freezer = self._signal_all(name, signal.SIGTERM, use_freezer)
             if not self._wait_empty(name, grace):
-                self._kill_hard(name)
+                self._kill_hard(name, use_freezer)
         if self.is_frozen(name):
-            self.thaw(name)
+            self._set_frozen(name, False, FREEZE_TRY)
 
-    def _kill_hard(self, name: str) -> None:
+    def _kill_hard(self, name: str, use_freezer: bool) -> None:
         deadline = time.monotonic() + _KILL_TIMEOUT
         while True:
             # Repeated, because without a freezer a forking process can add members between
             # reading cgroup.procs and signalling.
-            self._signal_all(name, signal.SIGKILL)
+            use_freezer = self._signal_all(name, signal.SIGKILL, use_freezer)
             if self._wait_empty(name, 0.2):
                 return
             if time.monotonic() > deadline:
@@ -263,10 +289,11 @@ class Cgroups:
                     f"processes {left} of cgroup {name} survived SIGKILL for {_KILL_TIMEOUT:g}s"
                 )
 
-    def _signal_all(self, name: str, sig: signal.Signals) -> None:
+    def _signal_all(self, name: str, sig: signal.Signals, use_freezer: bool) -> bool:
+        """Signal every member; returns whether the freezer may still be used."""
         # Freezing first means nothing can fork between listing the members and signalling
         # them; on thaw every member sees the signal.
-        frozen = self._try_freeze(name)
+        frozen = use_freezer and self._try_freeze(name)
         try:
             v2_kill = self._dir(self.mount, name) / "cgroup.kill"
             if sig == signal.SIGKILL and self.version == 2 and v2_kill.exists():
@@ -277,17 +304,17 @@ class Cgroups:
             _send(pids, sig)
         finally:
             if frozen:
-                self.thaw(name)
+                with contextlib.suppress(CgroupError):
+                    self._set_frozen(name, False, FREEZE_TRY)
+        return frozen
 
     def _try_freeze(self, name: str) -> bool:
-        if "freezer" not in self.controllers:
-            return False
         try:
-            self.freeze(name)
+            self._set_frozen(name, True, FREEZE_TRY)
         except CgroupError:
             # A task in uninterruptible sleep can block freezing; signal without it.
             with contextlib.suppress(CgroupError):
-                self.thaw(name)
+                self._set_frozen(name, False, FREEZE_TRY)
             return False
         return True
 

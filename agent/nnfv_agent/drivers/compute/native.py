@@ -75,8 +75,26 @@ class NativeCompute:
         return self.instances / f"{key}.json"
 
     def load_state(self, key: str) -> NFState | None:
-        text = read_or_empty(self._state_file(key))
-        return NFState(**json.loads(text)) if text else None
+        """The persisted state of instance `key`; None if there is none or it is unreadable.
+
+        An unreadable file (garbage, a torn write from before writes were atomic) is moved
+        aside as `<key>.json.damaged`, so the instance counts as failed and is redeployed (or
+        removed as an orphan) by its namespace and cgroup, which carry the same key.
+        """
+        path = self._state_file(key)
+        text = read_or_empty(path)
+        if not text:
+            return None
+        try:
+            state = NFState(**json.loads(text))
+            if not isinstance(state.key, str) or state.key != key:
+                raise ValueError(f"it describes instance {state.key!r}")
+        except (ValueError, TypeError) as exc:
+            damaged = path.with_name(path.name + ".damaged")
+            log.error("NF state file %s is unreadable (%s); moved to %s", path, exc, damaged)
+            path.replace(damaged)
+            return None
+        return state
 
     def save_state(self, state: NFState, *, durable: bool = True) -> None:
         # Not durable on the start path: after a crash the reconciler rebuilds an NF from
@@ -169,7 +187,9 @@ class NativeCompute:
         self.on_state(inst.graph, inst.nf, "started", None)
 
     def stop(self, inst: NFInstance) -> None:
-        state = self._state(inst)
+        # An instance whose state file was lost is still stopped: by its template's script and
+        # its cgroup, both known from `inst`.
+        state = self.load_state(inst.key) or self._fresh_state(inst)
         error = None
         try:
             if self.cgroups.is_frozen(state.cgroup):
@@ -225,19 +245,19 @@ class NativeCompute:
         self.on_state(inst.graph, inst.nf, "resumed", None)
 
     def delete(self, inst: NFInstance) -> None:
-        state = self.load_state(inst.key)
-        if state is None:
-            state = NFState(
-                inst.key,
-                inst.graph,
-                inst.nf,
-                inst.template.name,
-                inst.template.sha256,
-                inst.netns,
-                self.cgroup_name(inst.key),
-                str(self.workdir(inst.key)),
-            )
-        self._release(state)
+        self._release(self.load_state(inst.key) or self._fresh_state(inst))
+
+    def _fresh_state(self, inst: NFInstance) -> NFState:
+        return NFState(
+            inst.key,
+            inst.graph,
+            inst.nf,
+            inst.template.name,
+            inst.template.sha256,
+            inst.netns,
+            self.cgroup_name(inst.key),
+            str(self.workdir(inst.key)),
+        )
 
     def delete_key(self, key: str) -> None:
         """Remove an instance known only by its persisted state (orphan clean-up)."""

@@ -14,8 +14,20 @@ from .nftables import Nft, SteeringError, render_batch, render_table, run_in_net
 log = logging.getLogger(__name__)
 
 
+# The endpoint kinds this driver implements. The YANG model also has `vlan`; it is refused
+# (at validation, by the planner, and here) with the message of `unsupported_endpoint`.
+ENDPOINT_KINDS = ("interface", "vxlan", "internal")
+
+
 class NetworkError(Exception):
     pass
+
+
+def unsupported_endpoint(kind: str) -> str | None:
+    """None if this driver implements endpoints of `kind`, else why not (one honest message)."""
+    if kind in ENDPOINT_KINDS:
+        return None
+    return f"missing capability: {kind} endpoints are not supported by this node's network driver"
 
 
 class NativeNetwork:
@@ -37,7 +49,7 @@ class NativeNetwork:
             return self.names.vxlan(graph, ep.id)
         if ep.kind == "internal":
             return self.names.internal_port(graph, ep.group or "")
-        raise NetworkError(f"endpoint {ep.id}: {ep.kind} endpoints are not supported")
+        raise NetworkError(f"endpoint {ep.id}: {unsupported_endpoint(ep.kind)}")
 
     def devices(self, graph: Graph) -> dict[str, str]:
         devices = {
@@ -116,7 +128,7 @@ class NativeNetwork:
                 self.links.create_veth(self.names.internal_port(graph, group), peer)
                 self.links.enslave(peer, bridge)
             else:
-                raise NetworkError(f"endpoint {ep.id}: {ep.kind} endpoints are not supported")
+                raise NetworkError(f"endpoint {ep.id}: {unsupported_endpoint(ep.kind)}")
         except LinkError as exc:
             raise NetworkError(f"endpoint {ep.id}: {exc}") from None
 
@@ -161,7 +173,12 @@ class NativeNetwork:
         else:
             counters = self.nft.all_counters()
         tables = [
-            render_table(graph, self.devices(graph), counters.get(self.names.table(name), {}))
+            render_table(
+                self.names.table(name),
+                graph,
+                self.devices(graph),
+                counters.get(self.names.table(name), {}),
+            )
             for name, graph in graphs.items()
             if graph is not None
         ]
@@ -176,7 +193,8 @@ class NativeNetwork:
     # ---- inventory (for reconciliation) ---------------------------------------------------
 
     def our_tables(self) -> list[str]:
-        return [t for t in self.nft.tables() if t.startswith("nnfv_")]
+        """The LSI tables of this node (never those of another agent in the namespace)."""
+        return [t for t in self.nft.tables() if self.names.is_our_table(t)]
 
     def our_links(self) -> list[str]:
         # `ip` here, not netlink: at start-up with nothing deployed this is the only look at
@@ -188,4 +206,4 @@ class NativeNetwork:
             for line in out.splitlines()
             if line.count(":") >= 2
         ]
-        return [n for n in names if n[:2] in ("nv", "nx", "ni", "nj", "nb") and len(n) == 12]
+        return [n for n in names if self.names.is_our_link(n)]

@@ -103,9 +103,11 @@ def render_rule(rule: FlowRule, devices: Mapping[str, str]) -> list[str]:
     ]
 
 
-def render_table(graph: Graph, devices: Mapping[str, str], counters: Mapping[str, Counter]) -> str:
-    """The whole LSI of one graph. `devices` maps each port reference to its LSI-side device."""
-    name = Names.table(graph.name)
+def render_table(
+    name: str, graph: Graph, devices: Mapping[str, str], counters: Mapping[str, Counter]
+) -> str:
+    """The whole LSI of one graph, as table `name`. `devices` maps each port reference to its
+    LSI-side device."""
     lines = [f"table netdev {name} {{"]
     for rule_id in sorted(graph.rules):
         c = counters.get(Names.counter(rule_id), Counter())

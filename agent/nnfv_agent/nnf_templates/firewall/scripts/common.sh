@@ -76,12 +76,27 @@ rules() {
     fi
 }
 
+# switch VALUE NAME PORTS PORTS-NAME: prints on or off for a protocol's allow-<proto> boolean;
+# dies if the protocol is off but its port list is not empty (which would mean nothing). Run it
+# in $(...): it exits on errors.
+switch() {
+    if bool "$1" "$2"; then
+        echo on
+    elif [ -n "$3" ]; then
+        die "parameter $4: ports are listed but $2 is false (all of it is blocked)"
+    else
+        echo off
+    fi
+}
+
 # ruleset: the whole nft script, from the parameters. One transaction: the table is created
 # if missing, flushed and filled again, so an update replaces the rules atomically.
 ruleset() {
     _icmp=${NNFV_PARAM_ALLOW_ICMP:-true}
     _tcp=$(port_set "${NNFV_PARAM_ALLOW_TCP_PORTS:-}" allow-tcp-ports)
     _udp=$(port_set "${NNFV_PARAM_ALLOW_UDP_PORTS:-}" allow-udp-ports)
+    _tcp_on=$(switch "${NNFV_PARAM_ALLOW_TCP:-true}" allow-tcp "$_tcp" allow-tcp-ports)
+    _udp_on=$(switch "${NNFV_PARAM_ALLOW_UDP:-true}" allow-udp "$_udp" allow-udp-ports)
     cat <<NFT
 add table bridge $TABLE
 flush table bridge $TABLE
@@ -98,8 +113,9 @@ NFT
     if bool "$_icmp" allow-icmp; then
         printf '\t\tmeta l4proto { icmp, ipv6-icmp } accept\n'
     fi
-    rules tcp "$_tcp"
-    rules udp "$_udp"
+    # A protocol switched off gets no accept rule: the chain's policy drops all of it.
+    [ "$_tcp_on" = off ] || rules tcp "$_tcp"
+    [ "$_udp_on" = off ] || rules udp "$_udp"
     printf '\t}\n}\n'
 }
 
