@@ -380,6 +380,8 @@ def test_validate_refuses_an_interface_another_graph_holds(raw):
     assert_ok(edit(raw, second))
     err = the_error(raw.rpc("<validate><source><candidate/></source></validate>"))
     assert field(err, "error-app-tag") == "interface-in-use"
+
+
 # ---- a full disk ---------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class Reconciler:
     def __init__(self, dp: DataPlane) -> None:
         self.dp = dp
