@@ -432,7 +432,8 @@ def test_full_disk_gives_resource_denied_naming_the_cause_and_changes_nothing(fu
         assert field(err, "error-tag") == "resource-denied"
         message = field(err, "error-message") or ""
         assert "disk is full" in message and "No space left on device" in message
-        assert "running.xml" in message
+        # The commit's intent is the first thing written.
+        assert "commit-journal" in message or "running.xml" in message
         assert "internal error" not in message
         assert FW not in client.rpc("<get-config><source><running/></source></get-config>")
         (agent.state_dir / "ballast").unlink()

@@ -322,7 +322,7 @@ def test_interface_conflict_names_the_graph_of_the_task_not_the_holder(fleet):
     assert res["failed"] is True
     assert res["rpc_error"]["option_path"] == "config[name=newcomer].endpoints[id=a].interface"
     assert "config[name=newcomer].endpoints[id=a].interface" in res["msg"]
-    assert "interface lan0 is held by config[name=fw-nat].endpoints[id=lan]" in res["msg"]
+    assert "interface lan0 is already used by graph fw-nat, endpoint lan" in res["msg"]
     assert res["rpcs"][-2:] == ["discard-changes", "unlock"]
     assert "newcomer" not in running_xml(fleet.cpe(host))
 

@@ -36,10 +36,13 @@ class InterfaceOwnership:
     """Each CPE interface (or interface and VLAN) belongs to at most one graph."""
 
     def __init__(self) -> None:
-        self.owners: dict[str, str] = {}  # claim -> graph, for the running configuration
+        # claim -> (graph, endpoint), for the running configuration
+        self.owners: dict[str, tuple[str, str]] = {}
 
     def load(self, tree: libyang.DNode | None) -> None:
-        self.owners = {c: g.name for g in graphs_in(tree).values() for c in _claims_of(g)}
+        self.owners = {
+            c: (g.name, ep) for g in graphs_in(tree).values() for c, ep in _claims_of(g).items()
+        }
 
     def plan(self, plan: Plan) -> list[Operation]:
         graphs = affected_graphs(plan)
@@ -48,17 +51,17 @@ class InterfaceOwnership:
         owners = dict(self.owners)
         for name, (old, _new) in graphs.items():
             for claim in _claims_of(old):
-                if owners.get(claim) == name:
+                if owners.get(claim, ("",))[0] == name:
                     del owners[claim]
         for name, (_old, new) in sorted(graphs.items()):
             for claim, ep in sorted(_claims_of(new).items()):
-                holder = owners.setdefault(claim, name)
+                holder, held_by = owners.setdefault(claim, (name, ep))
                 if holder != name:
                     kind = "vlan" if " vlan " in claim else "interface"
                     leaf = "vlan" if kind == "vlan" else "interface"
                     raise PlanRefused(
                         f"graph {name}, endpoint {ep}: {kind} {claim} is already used by "
-                        f"graph {holder}",
+                        f"graph {holder}, endpoint {held_by}",
                         path=f"{GRAPH}[name='{name}']/endpoint[id='{ep}']/{leaf}",
                         app_tag="interface-in-use",
                     )

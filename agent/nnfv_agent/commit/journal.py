@@ -10,6 +10,7 @@ The step lines say in the log how far the cut commit went.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -50,12 +51,22 @@ class Journal:
             "steps": steps,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._fh = os.fdopen(fd, "w", encoding="utf-8")
-        self._fh.write(json.dumps(header) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        _fsync_dir(self.path.parent)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._fh = os.fdopen(fd, "w", encoding="utf-8")
+            self._fh.write(json.dumps(header) + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            # No step has run: no intent to keep (closing may fail again on a full disk).
+            with contextlib.suppress(OSError):
+                if self._fh is not None:
+                    self._fh.close()
+            self._fh = None
+            self.path.unlink(missing_ok=True)
+            # A full disk names no file; say which one was not written.
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
 
     def step_done(self, index: int, description: str) -> None:
         if self._fh is not None:

@@ -116,7 +116,14 @@ class Deployment:
         for m in members.values():
             all_members[(m.graph, m.nf.id)] = m
             by_key[m.key] = (*by_key.get(m.key, ()), m)
-        return Deployment(all_graphs, all_members, None, by_key)
+        unresolved = {k: v for k, v in self.unresolved.items() if k[0] not in graphs}
+        return Deployment(all_graphs, all_members, unresolved, by_key)
+
+    def with_members(self, found: dict[tuple[str, str], Member]) -> Deployment:
+        """This deployment with NFs that could not be resolved before now resolved."""
+        members = {**self.members, **found}
+        unresolved = {k: v for k, v in self.unresolved.items() if k not in found}
+        return Deployment(self.graphs, members, unresolved)
 
 
 def instance_of(members: list[Member], graph: str | None = None) -> NFInstance:
@@ -271,8 +278,8 @@ class GraphPlanner:
         graphs = affected_graphs(plan)
         if not graphs:
             return []
-        old = self.current
         changed = {name: new for name, (_old, new) in graphs.items()}
+        old = self._retry_unresolved(self.current, changed, plan)
         members = self.resolver.members(
             [g for g in changed.values() if g is not None],
             lambda: subtree_xml(plan.new, TEMPLATES),
@@ -313,6 +320,21 @@ class GraphPlanner:
                 lambda: self.network.settle_nf_ports(ports),
             )
         return ops.ordered()
+
+    def _retry_unresolved(
+        self, old: Deployment, changed: dict[str, Graph | None], plan: Plan
+    ) -> Deployment:
+        """NFs of the changed graphs that could not be resolved at start-up are tried again,
+        so that changing or removing their graph stops and deletes them for real."""
+        retry = {k for k in old.unresolved if k[0] in changed}
+        if not retry:
+            return old
+        graphs = [old.graphs[g] for g in sorted({g for g, _ in retry}) if g in old.graphs]
+        found = self.resolver.members(
+            graphs, lambda: subtree_xml(plan.old, TEMPLATES), current=True, failed={}
+        )
+        found = {k: m for k, m in found.items() if k in retry}
+        return old.with_members(found) if found else old
 
     def _admin_state(
         self, ops: Ops, before: list[Member] | None, after: list[Member], fresh: bool

@@ -114,8 +114,12 @@ class Snapshot:
         return self._tops_tree
 
     def partial_xml(self, names: set[str] | list[str]) -> str:
-        """Tops and the named graphs only."""
-        return join({n: self.graphs[n] for n in names if n in self.graphs}, self.tops)
+        """Tops and the named graphs only (and the /graphs container whenever it exists, so
+        that an edit finds /graphs where the whole content has it)."""
+        picked = {n: self.graphs[n] for n in names if n in self.graphs}
+        if self.graphs and not picked:
+            return _OPEN + _CLOSE + "".join(self.tops.values())
+        return join(picked, self.tops)
 
     def print(self, with_defaults: str | None) -> str:
         flags = WITH_DEFAULTS[with_defaults]

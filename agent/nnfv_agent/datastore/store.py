@@ -398,7 +398,9 @@ class Datastores:
         try:
             write_state(self._file("running"), new.xml)
         except OSError as exc:
-            why = f"cannot save the running configuration: {exc.strerror or exc}"
+            why = f"cannot save the running configuration: {exc}"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                why = f"the agent's disk is full: {why}"
             errors = self.pipeline.rollback(done)
             self.pipeline.failed(plan, why)
             self.journal.clear()

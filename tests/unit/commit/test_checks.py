@@ -41,7 +41,9 @@ def test_interface_used_by_another_graph_is_refused_naming_both_graphs(rig):
     rig.commit(graph("a", "eth1"))
     with pytest.raises(PlanRefused) as err:
         rig.commit(graph("a", "eth1"), graph("b", "eth1"))
-    assert "graph b, endpoint e: interface eth1 is already used by graph a" in str(err.value)
+    assert "graph b, endpoint e: interface eth1 is already used by graph a, endpoint e" in str(
+        err.value
+    )
     assert err.value.path == (
         "/nnfv-service-graph:graphs/graph[name='b']/endpoint[id='e']/interface"
     )
@@ -51,14 +53,14 @@ def test_interface_used_by_another_graph_is_refused_naming_both_graphs(rig):
 def test_interface_freed_by_one_graph_can_be_taken_by_another_in_the_same_commit(rig):
     rig.commit(graph("a", "eth1"))
     rig.commit(graph("a", "eth2"), graph("b", "eth1"))
-    assert rig.owners.owners == {"eth2": "a", "eth1": "b"}
+    assert rig.owners.owners == {"eth2": ("a", "e"), "eth1": ("b", "e")}
 
 
 def test_refused_commit_leaves_the_index_as_it_was(rig):
     rig.commit(graph("a", "eth1"))
     with pytest.raises(PlanRefused):
         rig.commit(graph("a", "eth1"), graph("b", "eth1"))
-    assert rig.owners.owners == {"eth1": "a"}
+    assert rig.owners.owners == {"eth1": ("a", "e")}
 
 
 def test_index_loaded_at_start_up_sees_every_graph(rig):
@@ -66,4 +68,4 @@ def test_index_loaded_at_start_up_sees_every_graph(rig):
         f'<graphs xmlns="{SG}">{graph("a", "eth1")}{graph("b", "eth2")}</graphs>', validate=True
     )
     rig.owners.load(tree)
-    assert rig.owners.owners == {"eth1": "a", "eth2": "b"}
+    assert rig.owners.owners == {"eth1": ("a", "e"), "eth2": ("b", "e")}
