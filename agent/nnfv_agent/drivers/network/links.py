@@ -218,7 +218,9 @@ class Links:
     @_on_worker
     def enslave(self, name: str, bridge: str) -> None:
         try:
-            self.ipr.link("set", index=self.index(name), master=self.index(bridge))
+            # Indices first: `self.ipr` may be replaced by the look-ups (RECYCLE_AFTER).
+            port, master = self.index(name), self.index(bridge)
+            self.ipr.link("set", index=port, master=master)
         except netlink.NetlinkError as exc:
             raise _nl(f"cannot add {name} to bridge {bridge}", exc) from None
 

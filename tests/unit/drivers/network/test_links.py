@@ -30,3 +30,23 @@ def test_netlink_client_is_replaced_after_a_bounded_number_of_requests(monkeypat
         assert links.names()  # the current one still works
     finally:
         links.close()
+
+
+def test_enslaving_works_when_the_client_is_replaced_in_the_middle(monkeypatch):
+    import subprocess
+    import uuid
+
+    ns = f"tlk{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    links = Links(ns)
+    try:
+        links.ensure_bridge("tbr0")
+        links.create_veth("tva0", "tvb0")
+        # enslave looks two indices up: with a replacement due at each use, the client it
+        # started with is closed before the call (it used to fail with EBADF).
+        monkeypatch.setattr(links_module, "RECYCLE_AFTER", 1)
+        links.enslave("tvb0", "tbr0")
+        assert links.bridge_ports("tbr0") == ["tvb0"]
+    finally:
+        links.close()
+        subprocess.run(["ip", "netns", "del", ns], check=False)
