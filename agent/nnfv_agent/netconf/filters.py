@@ -229,6 +229,7 @@ def _evaluate(
 def _bounded(work: Callable[[], object], budget: Budget) -> object:
     """Run `work` in a forked child under the budget; return its result or raise its error."""
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:  # out of memory or processes: refuse this filter, keep serving
@@ -239,6 +240,7 @@ def _bounded(work: Callable[[], object], budget: Budget) -> object:
         os.close(read_fd)
         status = 0
         try:
+            _die_with(parent, budget.remaining())
             _limit_memory(budget.max_memory)
             result: tuple = ("ok", work())
         except RpcError as exc:
@@ -292,6 +294,24 @@ def _bounded(work: Callable[[], object], budget: Budget) -> object:
             f"the XPath filter needed more than {budget.max_memory // (1024 * 1024)} MiB"
         )
     raise _invalid(f"the XPath filter failed: {value}")
+
+
+def _die_with(parent: int, seconds: float) -> None:
+    """In the child: never outlive the agent, nor the filter's time budget.
+
+    The parent kills the child when the budget runs out or the session ends; if the parent is
+    killed itself (kill -9, a test's teardown), the kernel must do it instead.
+    """
+    import ctypes
+    import resource
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+    cpu = max(1, int(seconds) + 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 
 def _limit_memory(extra: int) -> None:
