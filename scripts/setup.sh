@@ -34,9 +34,11 @@ hash_inputs() {
   cat "$ROOT/agent/pyproject.toml" "$ROOT/requirements-dev.txt" 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
-if [[ ! -x "$VENV/bin/python" ]]; then
+# A venv whose creation was interrupted has python but no pip: create it anew.
+if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/pip" ]]; then
   echo "setup: creating virtual environment $VENV"
-  python3 -m venv "$VENV"
+  python3 -m venv --clear "$VENV"
+  rm -f "$STAMP"
 fi
 if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$(hash_inputs)" ]]; then
   echo "setup: installing Python packages"
