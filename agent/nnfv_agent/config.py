@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import AgentError
+
 PBKDF2_ITERATIONS = 200_000
 
 
@@ -82,8 +84,8 @@ class AgentConfig:
         return next((u for u in self.users if u.name == name), None)
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(AgentError, ValueError):
+    """agent.toml is unusable; the agent refuses to start."""
 
 
 _INT_LIMITS = (

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import libyang
 
+from ..errors import AgentError, Kind
 from .changes import Change, diff
 from .registry import REGISTRY, Affected, Handler, UnmappedChange, classify
 
@@ -117,7 +118,7 @@ def _run_batch(batch: list[Operation]) -> tuple[list[Operation], tuple | None]:
     return finished, failed
 
 
-class PlanRefused(Exception):
+class PlanRefused(AgentError):
     """The new configuration cannot be deployed here; nothing was touched."""
 
     def __init__(
@@ -128,17 +129,22 @@ class PlanRefused(Exception):
         path: str | None = None,
         app_tag: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.tag = tag
-        self.path = path  # libyang data path of the offending node, for error-path
-        self.app_tag = app_tag
+        super().__init__(message, kind=Kind(tag), app_tag=app_tag)
+        self.ly_path = path  # libyang data path of the offending node, for error-path
 
 
-class PlanFailed(Exception):
+class PlanFailed(AgentError):
+    """A step failed and the finished ones were undone. It carries the failing driver's kind
+    and reason (a script's exit, a missing link) so the client is told what failed."""
+
     def __init__(
         self, operation: Operation, cause: BaseException, rollback_errors: list[str]
     ) -> None:
-        super().__init__(f"{operation.describe()} failed: {cause}")
+        super().__init__(
+            f"{operation.describe()} failed: {cause}",
+            kind=cause.kind if isinstance(cause, AgentError) else Kind.OPERATION_FAILED,
+            app_tag=cause.app_tag if isinstance(cause, AgentError) else None,
+        )
         self.operation = operation
         self.cause = cause
         self.rollback_errors = rollback_errors

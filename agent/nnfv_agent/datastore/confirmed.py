@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..netconf.errors import ErrorType, RpcError
+from ..errors import AgentError, Kind, Scope
 from .persist import remove, write_state
 from .store import Datastores
 
@@ -46,10 +46,10 @@ class ConfirmedCommits:
             if pending is not None:
                 self._check_may_confirm(pending, session_id, persist_id)
             elif persist_id is not None:
-                raise RpcError(
-                    "invalid-value",
+                raise AgentError(
                     f"no confirmed commit with persist-id '{persist_id}' is pending",
-                    ErrorType.PROTOCOL,
+                    kind=Kind.INVALID_VALUE,
+                    scope=Scope.REQUEST,
                     info={"bad-element": "persist-id"},
                 )
             if not confirmed:
@@ -71,8 +71,10 @@ class ConfirmedCommits:
         with self.stores.writer():
             pending = self.pending
             if pending is None:
-                raise RpcError(
-                    "operation-failed", "no confirmed commit is pending", ErrorType.PROTOCOL
+                raise AgentError(
+                    "no confirmed commit is pending",
+                    kind=Kind.OPERATION_FAILED,
+                    scope=Scope.REQUEST,
                 )
             self._check_may_confirm(pending, session_id, persist_id)
             self._rollback(f"cancelled by session {session_id}")
@@ -92,18 +94,18 @@ class ConfirmedCommits:
     def _check_may_confirm(self, pending: Pending, session_id: int, persist_id: str | None) -> None:
         if pending.persist is not None:
             if persist_id != pending.persist:
-                raise RpcError(
-                    "invalid-value",
+                raise AgentError(
                     "a persistent confirmed commit is pending; give "
                     "its persist-id to confirm or cancel it",
-                    ErrorType.PROTOCOL,
+                    kind=Kind.INVALID_VALUE,
+                    scope=Scope.REQUEST,
                     info={"bad-element": "persist-id"},
                 )
         elif pending.session_id != session_id:
-            raise RpcError(
-                "in-use",
+            raise AgentError(
                 f"a confirmed commit of session {pending.session_id} is pending",
-                ErrorType.PROTOCOL,
+                kind=Kind.IN_USE,
+                scope=Scope.REQUEST,
                 info={"session-id": str(pending.session_id)},
             )
 

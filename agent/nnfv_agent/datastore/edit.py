@@ -12,7 +12,7 @@ import threading
 
 from lxml import etree
 
-from ..netconf.errors import ErrorType, RpcError
+from ..errors import AgentError, Kind, Scope
 from ..netconf.xml import NC, qn
 from .schema import Schema, SchemaNode
 
@@ -71,10 +71,9 @@ class EditEngine:
         step = self._step(edit, snode, path)
         here = path + step
         if not snode.config:
-            raise RpcError(
-                "invalid-value",
+            raise AgentError(
                 f"'{snode.name}' is state data and cannot be configured",
-                ErrorType.APPLICATION,
+                kind=Kind.INVALID_VALUE,
                 **self._path(here),
             )
         op = self._operation(edit, inherited, here)
@@ -84,10 +83,9 @@ class EditEngine:
             self._clear_other_cases(tparent, sparent, snode)
         if op == "create":
             if match is not None:
-                raise RpcError(
-                    "data-exists",
+                raise AgentError(
                     f"'{snode.name}' already exists; create refuses to overwrite it",
-                    ErrorType.APPLICATION,
+                    kind=Kind.DATA_EXISTS,
                     **self._path(here),
                 )
             new = self._clean_copy(edit)
@@ -95,10 +93,9 @@ class EditEngine:
             self._added(tparent, new, snode)
         elif op == "delete":
             if match is None:
-                raise RpcError(
-                    "data-missing",
+                raise AgentError(
                     f"'{snode.name}' does not exist, so it cannot be deleted",
-                    ErrorType.APPLICATION,
+                    kind=Kind.DATA_MISSING,
                     **self._path(here),
                 )
             tparent.remove(match)
@@ -124,11 +121,10 @@ class EditEngine:
                 if not self._has_op(edit, EDIT_OPERATIONS):
                     # RFC 6241 7.2: data for a level the target does not have, and no
                     # operation that says what to do with it.
-                    raise RpcError(
-                        "data-missing",
+                    raise AgentError(
                         f"'{snode.name}' does not exist, and default-operation 'none' "
                         "does not create it (give it an operation such as merge or create)",
-                        ErrorType.APPLICATION,
+                        kind=Kind.DATA_MISSING,
                         **self._path(here),
                     )
                 if not self._has_op(edit, _CREATING):
@@ -191,10 +187,10 @@ class EditEngine:
         if own is None:
             return inherited
         if own not in EDIT_OPERATIONS:
-            raise RpcError(
-                "bad-attribute",
+            raise AgentError(
                 f"unknown operation '{own}'",
-                ErrorType.PROTOCOL,
+                kind=Kind.BAD_ATTRIBUTE,
+                scope=Scope.REQUEST,
                 info={"bad-attribute": "operation", "bad-element": etree.QName(edit).localname},
                 **self._path(here),
             )
@@ -202,10 +198,10 @@ class EditEngine:
             # Inside a subtree that is created, replaced or removed whole, a nested operation
             # cannot be honoured without contradicting its parent.
             if own != inherited:
-                raise RpcError(
-                    "operation-failed",
+                raise AgentError(
                     f"operation '{own}' conflicts with the enclosing '{inherited}'",
-                    ErrorType.PROTOCOL,
+                    kind=Kind.OPERATION_FAILED,
+                    scope=Scope.REQUEST,
                     **self._path(here),
                 )
         return own
@@ -249,10 +245,10 @@ class EditEngine:
             key_el = el.find(qn(snode.namespace, key))
             if key_el is None:
                 if required:
-                    raise RpcError(
-                        "missing-element",
+                    raise AgentError(
                         f"list '{snode.name}' entry is missing its key '{key}'",
-                        ErrorType.PROTOCOL,
+                        kind=Kind.MISSING_ELEMENT,
+                        scope=Scope.REQUEST,
                         info={"bad-element": key},
                     )
                 return ()
@@ -299,20 +295,18 @@ class EditEngine:
                 nsmap[prefix] = self.schema.namespaces[mod]
         return {"path": xpath or "/", "path_nsmap": nsmap}
 
-    def _unknown(self, edit: etree._Element, qname: etree.QName, path: str) -> RpcError:
+    def _unknown(self, edit: etree._Element, qname: etree.QName, path: str) -> AgentError:
         if qname.namespace not in self.known_namespaces:
-            return RpcError(
-                "unknown-namespace",
+            return AgentError(
                 f"namespace '{qname.namespace}' of element "
                 f"'{qname.localname}' is not served by this agent",
-                ErrorType.APPLICATION,
+                kind=Kind.UNKNOWN_NAMESPACE,
                 info={"bad-element": qname.localname, "bad-namespace": qname.namespace or ""},
                 **self._path(path),
             )
-        return RpcError(
-            "unknown-element",
+        return AgentError(
             f"element '{qname.localname}' is not defined in the schema at this place",
-            ErrorType.APPLICATION,
+            kind=Kind.UNKNOWN_ELEMENT,
             info={"bad-element": qname.localname},
             **self._path(path),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..netconf.errors import ErrorType, RpcError
+from ..errors import AgentError, Kind, Scope
 
 
 class LockTable:
@@ -16,10 +16,10 @@ class LockTable:
         holder = self._holders.get(datastore)
         if holder is not None:
             who = "this session" if holder == session_id else f"session {holder}"
-            raise RpcError(
-                "lock-denied",
+            raise AgentError(
                 f"the {datastore} datastore is already locked by {who}",
-                ErrorType.PROTOCOL,
+                kind=Kind.LOCK_DENIED,
+                scope=Scope.REQUEST,
                 info={"session-id": str(holder)},
             )
         self._holders[datastore] = session_id
@@ -28,10 +28,10 @@ class LockTable:
         holder = self._holders.get(datastore)
         if holder != session_id:
             owner = "nobody" if holder is None else f"session {holder}"
-            raise RpcError(
-                "operation-failed",
+            raise AgentError(
                 f"the {datastore} datastore is not locked by this session (held by {owner})",
-                ErrorType.PROTOCOL,
+                kind=Kind.OPERATION_FAILED,
+                scope=Scope.REQUEST,
                 info={"session-id": str(holder or 0)},
             )
         del self._holders[datastore]
@@ -45,9 +45,9 @@ class LockTable:
     def check_writable(self, datastore: str, session_id: int) -> None:
         holder = self._holders.get(datastore)
         if holder is not None and holder != session_id:
-            raise RpcError(
-                "in-use",
+            raise AgentError(
                 f"the {datastore} datastore is locked by session {holder}",
-                ErrorType.PROTOCOL,
+                kind=Kind.IN_USE,
+                scope=Scope.REQUEST,
                 info={"session-id": str(holder)},
             )

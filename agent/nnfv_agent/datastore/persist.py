@@ -26,6 +26,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import AgentError
+
 log = logging.getLogger(__name__)
 
 _HEADER = re.compile(rb"<!-- nnfv-state sha256=([0-9a-f]{64}) length=([0-9]+) -->\n")
@@ -35,7 +37,7 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-class DamagedStateError(Exception):
+class DamagedStateError(AgentError):
     """A state file is damaged and no intact earlier generation of it exists."""
 
 

@@ -1,7 +1,7 @@
 """The YANG schema: one libyang context, a schema index for XML edits, and libyang error mapping.
 
 libyang is the validator. This module only wraps it so that every libyang failure turns into a
-typed RpcError with the right error-tag and an XPath error-path.
+typed AgentError of the right kind and an XPath error-path.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import libyang
 from _libyang import ffi, lib
 
-from ..netconf.errors import ErrorType, RpcError, RpcErrors
+from ..errors import AgentError, AgentErrors, Kind
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class Schema:
             inp = ffi.new("struct ly_in **")
             buf = ffi.new("char[]", xml.encode())
             if lib.ly_in_new_memory(buf, inp) != lib.LY_SUCCESS:
-                raise RpcError("operation-failed", "cannot read input", ErrorType.APPLICATION)
+                raise AgentError("cannot read input", kind=Kind.OPERATION_FAILED)
             tree = ffi.new("struct lyd_node **")
             ret = lib.lyd_parse_data(
                 self.ctx.cdata, ffi.NULL, inp[0], lib.LYD_XML, pflags, vflags, tree
@@ -201,7 +201,7 @@ class Schema:
                 with self.lock:
                     merged.first_sibling().free()
 
-    def _errors(self, xml: str | None = None) -> RpcErrors:
+    def _errors(self, xml: str | None = None) -> AgentErrors:
         """The stored libyang errors; with the `xml` that failed validation, a missing
         mandatory node (which libyang reports by schema path only) becomes one error per
         list entry that lacks it, with the keys in its path."""
@@ -222,7 +222,7 @@ class Schema:
             issues.append(YangIssue("libyang rejected the data", None, 0, None))
         if xml is not None:
             issues = [located for i in issues for located in self._locate_missing(i, xml)]
-        return RpcErrors([self.to_rpc_error(i) for i in issues])
+        return AgentErrors([self.to_rpc_error(i) for i in issues])
 
     def _locate_missing(self, issue: YangIssue, xml: str) -> list[YangIssue]:
         """A missing mandatory leaf or choice at a schema path without keys, as issues at
@@ -248,7 +248,7 @@ class Schema:
             steps = steps[:-1]
         try:
             tree = self.parse(xml, validate=False)
-        except RpcErrors:
+        except AgentErrors:
             return [issue]
         located = []
         try:
@@ -292,17 +292,11 @@ class Schema:
                 up = up.parent
         return members
 
-    def to_rpc_error(self, issue: YangIssue) -> RpcError:
+    def to_rpc_error(self, issue: YangIssue) -> AgentError:
         tag, app_tag, info = _classify(issue)
         path, nsmap = self.xpath(issue.path) if issue.path else (None, {})
-        return RpcError(
-            tag,
-            issue.message,
-            ErrorType.APPLICATION,
-            path=path,
-            path_nsmap=nsmap,
-            app_tag=app_tag,
-            info=info,
+        return AgentError(
+            issue.message, kind=Kind(tag), path=path, path_nsmap=nsmap, app_tag=app_tag, info=info
         )
 
     def xpath(self, ly_path: str) -> tuple[str, dict[str, str]]:

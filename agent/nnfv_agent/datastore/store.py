@@ -26,7 +26,7 @@ from lxml import etree
 
 from ..commit.journal import CutCommit, Journal
 from ..commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused, kill_point
-from ..netconf.errors import ErrorType, RpcError, RpcErrors
+from ..errors import AgentError, AgentErrors, Kind, Scope
 from ..netconf.xml import parse as parse_xml
 from .edit import EditEngine, edited_graphs
 from .locks import LockTable
@@ -144,7 +144,7 @@ class Datastores:
             return Snapshot(self.schema)
         try:
             tree = self.schema.parse(xml, validate=True)
-        except RpcErrors as exc:
+        except AgentErrors as exc:
             raise RuntimeError(f"{self.state_dir / origin} is not valid: {exc}") from None
         return Snapshot.from_tree(self.schema, tree, touched=frozenset())
 
@@ -166,10 +166,10 @@ class Datastores:
         timeout = self.commit_wait if wait == -1 else wait
         got = self._commit_lock.acquire(timeout=-1 if timeout is None else timeout)
         if not got:
-            raise RpcError(
-                "in-use",
+            raise AgentError(
                 "another commit is in progress on the running datastore; try again",
-                ErrorType.PROTOCOL,
+                kind=Kind.IN_USE,
+                scope=Scope.REQUEST,
             )
         depth = getattr(self._depth, "n", 0)
         self._depth.n = depth + 1
@@ -236,10 +236,10 @@ class Datastores:
         with self._writing(target):
             if isinstance(source, str):
                 if source == target:
-                    raise RpcError(
-                        "invalid-value",
+                    raise AgentError(
                         "source and target are the same datastore",
-                        ErrorType.PROTOCOL,
+                        kind=Kind.INVALID_VALUE,
+                        scope=Scope.REQUEST,
                     )
                 xml = self.contents[source].xml
             else:
@@ -256,10 +256,10 @@ class Datastores:
 
     def delete(self, target: str, *, session_id: int) -> None:
         if target == "running":
-            raise RpcError(
-                "operation-not-supported",
+            raise AgentError(
                 "the running datastore cannot be deleted; use edit-config or copy-config",
-                ErrorType.PROTOCOL,
+                kind=Kind.OPERATION_NOT_SUPPORTED,
+                scope=Scope.REQUEST,
             )
         self._check_target(target, ("candidate", "startup"), session_id)
         with self._edit_lock:
@@ -320,10 +320,10 @@ class Datastores:
                 and self.candidate_dirty
                 and self.locks.holder("candidate") is None
             ):
-                raise RpcError(
-                    "lock-denied",
+                raise AgentError(
                     "the candidate has uncommitted changes; commit or discard them first",
-                    ErrorType.PROTOCOL,
+                    kind=Kind.LOCK_DENIED,
+                    scope=Scope.REQUEST,
                     info={"session-id": "0"},
                 )
             self.locks.acquire(name, session_id)
@@ -341,10 +341,10 @@ class Datastores:
 
     def _check_target(self, target: str, allowed: tuple[str, ...], session_id: int) -> None:
         if target not in allowed:
-            raise RpcError(
-                "invalid-value",
+            raise AgentError(
                 f"'{target}' cannot be the target of this operation",
-                ErrorType.PROTOCOL,
+                kind=Kind.INVALID_VALUE,
+                scope=Scope.REQUEST,
             )
         self.locks.check_writable(target, session_id)
 
@@ -362,15 +362,10 @@ class Datastores:
         if target == "candidate":
             self.candidate_dirty = snapshot.xml != self.contents["running"].xml
 
-    def _refusal(self, exc: PlanRefused, what: str) -> RpcError:
-        path, nsmap = self.schema.xpath(exc.path) if exc.path else (None, {})
-        return RpcError(
-            exc.tag,
-            f"{what}: {exc}",
-            ErrorType.APPLICATION,
-            path=path,
-            path_nsmap=nsmap,
-            app_tag=exc.app_tag,
+    def _refusal(self, exc: PlanRefused, what: str) -> AgentError:
+        path, nsmap = self.schema.xpath(exc.ly_path) if exc.ly_path else (None, {})
+        return AgentError(
+            f"{what}: {exc}", kind=exc.kind, path=path, path_nsmap=nsmap, app_tag=exc.app_tag
         )
 
     def _commit(self, target: Snapshot, from_candidate: Snapshot | None = None) -> Plan:
@@ -394,7 +389,7 @@ class Datastores:
             message = f"commit failed: {exc}; every completed step was undone"
             if exc.rollback_errors:
                 message += "; but undoing failed for: " + "; ".join(exc.rollback_errors)
-            raise RpcError("operation-failed", message, ErrorType.APPLICATION) from exc
+            raise AgentError(message, kind=exc.kind, app_tag=exc.app_tag) from exc
         try:
             write_state(self._file("running"), new.xml)
         except OSError as exc:
@@ -409,7 +404,7 @@ class Datastores:
                 message += "; but undoing failed for: " + "; ".join(errors)
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             tag = "resource-denied" if full else "operation-failed"
-            raise RpcError(tag, message, ErrorType.APPLICATION) from exc
+            raise AgentError(message, kind=Kind(tag)) from exc
         kill_point("persisted")
         self._swap(new, from_candidate, changed)
         self.journal.clear()

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from .errors import ErrorType, RpcError, RpcErrors, operation_not_supported
-from .xml import NC, MalformedXml, parse, qn
+from ..errors import AgentError, Scope
+from .errors import ErrorType, RpcError, error_reply, internal_error, operation_not_supported
+from .xml import NC, MalformedXml, parse, qn, reply_element
 
 if TYPE_CHECKING:
     from .session import Session
@@ -100,10 +101,8 @@ class Dispatcher:
                 result = handler(session, op)
             finally:
                 CURRENT_SESSION.reset(token)
-        except RpcError as err:
-            return self._error_reply(session, rpc_attrs=attrs, errors=[err])
-        except RpcErrors as errs:
-            return self._error_reply(session, rpc_attrs=attrs, errors=errs.errors)
+        except AgentError as err:
+            return self._error_reply(session, rpc_attrs=attrs, error=err)
         except Exception as exc:
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 # A full disk is the node's condition, not a bug: say so, and what failed.
@@ -116,30 +115,23 @@ class Dispatcher:
                 )
             else:
                 log.exception("session %d: RPC failed unexpectedly", session.id)
-                err = RpcError(
-                    "operation-failed",
-                    f"internal error: {type(exc).__name__}: {exc}",
-                    ErrorType.APPLICATION,
-                )
-            return self._error_reply(session, rpc_attrs=attrs, errors=[err])
+                err = internal_error(exc)
+            return self._error_reply(session, rpc_attrs=attrs, error=err)
         return self._reply(attrs, result)
 
     def _error_reply(
-        self, session: Session, *, rpc_attrs: dict[str, str], errors: list[RpcError]
+        self, session: Session, *, rpc_attrs: dict[str, str], error: AgentError
     ) -> bytes:
-        if not rpc_attrs.get("message-id") or errors[0].type == ErrorType.RPC:
+        if not rpc_attrs.get("message-id") or error.scope == Scope.MESSAGE:
             session.counters.in_bad_rpcs += 1
             self.stats.in_bad_rpcs += 1
         session.counters.out_rpc_errors += 1
         self.stats.out_rpc_errors += 1
-        reply = _reply_element(rpc_attrs)
-        for err in errors:
-            reply.append(err.to_xml())
-        return etree.tostring(reply)
+        return error_reply(rpc_attrs, error)
 
     @staticmethod
     def _reply(attrs: dict[str, str], result: Reply) -> bytes:
-        reply = _reply_element(attrs)
+        reply = reply_element(attrs)
         if result is None:
             etree.SubElement(reply, qn(NC, "ok"))
             return etree.tostring(reply)
@@ -152,10 +144,3 @@ class Dispatcher:
         for el in result:
             reply.append(el)
         return etree.tostring(reply)
-
-
-def _reply_element(attrs: dict[str, str]) -> etree._Element:
-    reply = etree.Element(qn(NC, "rpc-reply"), nsmap={None: NC})
-    for key, value in attrs.items():
-        reply.set(key, value)
-    return reply

@@ -13,13 +13,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..errors import AgentError, Kind, Scope
+
 EOM = b"]]>]]>"
 MAX_CHUNK = 4294967295
 _CHUNK_HEADER = re.compile(rb"\n#([1-9][0-9]{0,9})\n")
 
 
-class FramingError(Exception):
+class FramingError(AgentError):
     """The peer broke the framing; RFC 6242 says to close the session."""
+
+    kind = Kind.MALFORMED_MESSAGE
+    scope = Scope.MESSAGE
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from lxml import etree
 
 from . import framing
-from .errors import ErrorType, RpcError
+from .errors import ErrorType, RpcError, error_reply
 from .xml import NC, MalformedXml, parse, qn
 
 if TYPE_CHECKING:
@@ -225,8 +225,4 @@ class Session:
     def _send_error(self, attrs: dict[str, str] | None, error: RpcError) -> None:
         self.counters.out_rpc_errors += 1
         self.dispatcher.stats.out_rpc_errors += 1
-        reply = etree.Element(qn(NC, "rpc-reply"), nsmap={None: NC})
-        for k, v in (attrs or {}).items():
-            reply.set(k, v)
-        reply.append(error.to_xml())
-        self.send(etree.tostring(reply))
+        self.send(error_reply(attrs, error))

@@ -72,3 +72,11 @@ def child_text(el: etree._Element, name: str, ns: str = NC) -> str | None:
     if found is None:
         return None
     return (found.text or "").strip()
+
+
+def reply_element(attrs: dict[str, str]) -> etree._Element:
+    """An empty <rpc-reply> echoing the attributes of its <rpc>."""
+    reply = etree.Element(qn(NC, "rpc-reply"), nsmap={None: NC})
+    for key, value in attrs.items():
+        reply.set(key, value)
+    return reply

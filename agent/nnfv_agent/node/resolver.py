@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..errors import AgentError, Kind
 from ..model.graph import NF
 from ..model.template import Template
 
@@ -12,8 +13,9 @@ Readiness = Callable[[Template], str | None]
 SUPPORTED_FLAVOURS = ("native",)
 
 
-class ResolveError(Exception):
-    pass
+class ResolveError(AgentError):
+    kind = Kind.DATA_MISSING
+    app_tag = "unresolved-reference"
 
 
 def resolve(

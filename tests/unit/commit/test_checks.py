@@ -44,7 +44,7 @@ def test_interface_used_by_another_graph_is_refused_naming_both_graphs(rig):
     assert "graph b, endpoint e: interface eth1 is already used by graph a, endpoint e" in str(
         err.value
     )
-    assert err.value.path == (
+    assert err.value.ly_path == (
         "/nnfv-service-graph:graphs/graph[name='b']/endpoint[id='e']/interface"
     )
     assert err.value.app_tag == "interface-in-use"

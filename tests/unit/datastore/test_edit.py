@@ -3,7 +3,7 @@ from lxml import etree
 
 from nnfv_agent.datastore.edit import EditEngine
 from nnfv_agent.datastore.schema import Schema
-from nnfv_agent.netconf.errors import RpcError
+from nnfv_agent.errors import AgentError
 
 SG = "urn:nnfv:yang:nnfv-service-graph"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -47,17 +47,17 @@ def test_merge_replaces_a_leaf_value(engine):
 
 
 def test_create_of_existing_entry_raises_data_exists_with_its_path(engine):
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(datastore(graph("a")), config(graph("a", op="create")), "merge")
-    assert err.value.tag == "data-exists"
+    assert err.value.kind == "data-exists"
     assert err.value.path == "/nfg:graphs/nfg:graph[nfg:name='a']"
     assert err.value.path_nsmap == {"nfg": SG}
 
 
 def test_delete_of_missing_entry_raises_data_missing_but_remove_does_not(engine):
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(datastore(), config(graph("x", op="delete")), "merge")
-    assert err.value.tag == "data-missing"
+    assert err.value.kind == "data-missing"
     data = datastore(graph("a"))
     engine.apply(data, config(graph("x", op="remove"), graph("a", op="remove")), "merge")
     assert names(data) == []
@@ -77,9 +77,9 @@ def test_default_operation_none_changes_nothing_without_operations(engine):
 
 def test_default_operation_none_on_a_missing_list_entry_raises_data_missing(engine):
     data = datastore(graph("a"))
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(data, config(graph("b", "<description>d</description>")), "none")
-    assert err.value.tag == "data-missing"
+    assert err.value.kind == "data-missing"
     assert err.value.path == "/nfg:graphs/nfg:graph[nfg:name='b']"
     assert names(data) == ["a"]
 
@@ -92,30 +92,30 @@ def test_nested_delete_under_default_none_deletes_only_that_node(engine):
 
 
 def test_list_entry_without_key_raises_missing_element(engine):
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(datastore(), config("<graph><description>x</description></graph>"), "merge")
-    assert err.value.tag == "missing-element" and err.value.info["bad-element"] == "name"
+    assert err.value.kind == "missing-element" and err.value.info["bad-element"] == "name"
 
 
 def test_unknown_element_and_namespace_are_told_apart(engine):
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(datastore(), config(graph("a", "<colour>red</colour>")), "merge")
-    assert err.value.tag == "unknown-element" and err.value.info["bad-element"] == "colour"
+    assert err.value.kind == "unknown-element" and err.value.info["bad-element"] == "colour"
     bad_ns = etree.fromstring(f'<config xmlns="{NC}"><x xmlns="urn:nope"/></config>')
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(datastore(), bad_ns, "merge")
-    assert err.value.tag == "unknown-namespace"
+    assert err.value.kind == "unknown-namespace"
 
 
 def test_unknown_operation_value_raises_bad_attribute(engine):
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(datastore(), config(graph("a", op="upsert")), "merge")
-    assert err.value.tag == "bad-attribute"
+    assert err.value.kind == "bad-attribute"
 
 
 def test_state_node_in_edit_is_refused(engine):
-    with pytest.raises(RpcError) as err:
+    with pytest.raises(AgentError) as err:
         engine.apply(
             datastore(), config(graph("a", "<status><state>deployed</state></status>")), "merge"
         )
-    assert err.value.tag == "invalid-value"
+    assert err.value.kind == "invalid-value"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nnfv_agent.datastore.schema import Schema
-from nnfv_agent.netconf.errors import RpcErrors
+from nnfv_agent.errors import AgentErrors
 
 SG = "urn:nnfv:yang:nnfv-service-graph"
 G = "/nfg:graphs/nfg:graph[nfg:name='g1']"
@@ -18,7 +18,7 @@ def schema() -> Schema:
 
 def errors_of(schema: Schema, body: str) -> list:
     xml = f'<graphs xmlns="{SG}"><graph><name>g1</name>{body}</graph></graphs>'
-    with pytest.raises(RpcErrors) as err:
+    with pytest.raises(AgentErrors) as err:
         schema.parse(xml, validate=True)
     return err.value.errors
 
@@ -36,7 +36,7 @@ def test_missing_mandatory_leaf_error_path_has_the_keys_of_every_entry_lacking_i
         + f"<flow-rule><id>r2</id><priority>5</priority>{match}{ACTION}</flow-rule>"
         + f"<flow-rule><id>r3</id>{match}{ACTION}</flow-rule>",
     )
-    assert [(e.tag, e.path) for e in errors] == [
+    assert [(e.kind, e.path) for e in errors] == [
         ("missing-element", f"{G}/nfg:flow-rule[nfg:id='r1']/nfg:priority"),
         ("missing-element", f"{G}/nfg:flow-rule[nfg:id='r3']/nfg:priority"),
     ]
@@ -56,7 +56,7 @@ def test_missing_mandatory_choice_names_the_entry_without_it(schema):
         schema,
         "<endpoint><id>a</id></endpoint><endpoint><id>b</id><interface>x</interface></endpoint>",
     )
-    assert [(e.tag, e.app_tag, e.path) for e in errors] == [
+    assert [(e.kind, e.app_tag, e.path) for e in errors] == [
         ("data-missing", "missing-choice", f"{G}/nfg:endpoint[nfg:id='a']")
     ]
     assert 'choice "type"' in errors[0].message

@@ -9,7 +9,7 @@ from nnfv_agent.commit.pipeline import CommitPipeline, Operation, Plan
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.datastore.snapshot import Snapshot, print_tree
 from nnfv_agent.datastore.store import Datastores
-from nnfv_agent.netconf.errors import RpcErrors
+from nnfv_agent.errors import AgentErrors
 
 SG = "urn:nnfv:yang:nnfv-service-graph"
 NT = "urn:nnfv:yang:nnfv-nnf-template"
@@ -103,7 +103,7 @@ def test_commit_of_an_invalid_graph_reports_it_and_leaves_running(rig, tmp_path)
     stores.commit(session_id=1)
     bad = "<graph><name>a</name><endpoint><id>e</id></endpoint></graph>"
     stores.edit("candidate", config(bad), session_id=1)
-    with pytest.raises(RpcErrors) as err:
+    with pytest.raises(AgentErrors) as err:
         stores.commit(session_id=1)
     assert "Mandatory choice" in str(err.value)
     assert "<endpoint>" not in stores.xml("running")

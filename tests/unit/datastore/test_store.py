@@ -10,7 +10,7 @@ from lxml import etree
 from nnfv_agent.commit.pipeline import CommitPipeline, Operation, Plan
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.datastore.store import Datastores
-from nnfv_agent.netconf.errors import RpcError
+from nnfv_agent.errors import AgentError
 
 SG = "urn:nnfv:yang:nnfv-service-graph"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -79,7 +79,7 @@ def test_failed_step_leaves_running_unchanged_in_memory_and_on_disk(rig, tmp_pat
     stores.commit(session_id=1)
     planner.fail = True
     stores.edit("candidate", config("b"), session_id=1)
-    with pytest.raises(RpcError, match="kernel said no; every completed step was undone"):
+    with pytest.raises(AgentError, match="kernel said no; every completed step was undone"):
         stores.commit(session_id=1)
     assert names(stores.xml("running")) == {"a"}
     assert names((tmp_path / "running.xml").read_text()) == {"a"}
@@ -90,9 +90,9 @@ def test_running_that_cannot_be_saved_undoes_the_applied_steps(rig, tmp_path):
     stores, planner = rig
     (tmp_path / "running.xml").mkdir()  # the rename over it fails like a full or broken disk
     stores.edit("candidate", config("a"), session_id=1)
-    with pytest.raises(RpcError, match="cannot save the running configuration") as err:
+    with pytest.raises(AgentError, match="cannot save the running configuration") as err:
         stores.commit(session_id=1)
-    assert err.value.tag == "operation-failed"
+    assert err.value.kind == "operation-failed"
     assert planner.log == ["do", "undo"]
     assert stores.xml("running") == ""
     assert not (tmp_path / "commit-journal").exists()
@@ -124,9 +124,9 @@ def test_second_writer_waits_its_bounded_time_then_gets_in_use(rig):
     worker.start()
     try:
         assert planner.entered.wait(10)
-        with pytest.raises(RpcError) as err:
+        with pytest.raises(AgentError) as err:
             stores.edit("running", config("b"), session_id=2)
-        assert err.value.tag == "in-use"
+        assert err.value.kind == "in-use"
         # Candidate edits go on meanwhile: they never wait for the kernel.
         stores.edit("candidate", config("c"), session_id=2)
     finally:
@@ -153,7 +153,7 @@ def _can_write(stores: Datastores) -> bool:
     try:
         with stores.writer(wait=0):
             return True
-    except RpcError:
+    except AgentError:
         return False
 
 

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from ...errors import AgentError
+
 MAX_ARCHIVE_SIZE = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
 # Same bound as the kernel's ELOOP limit; deeper chains are refused rather than followed.
@@ -30,8 +32,10 @@ _MAX_SYMLINK_HOPS = 40
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-class ArchiveError(Exception):
+class ArchiveError(AgentError):
     """A template archive could not be fetched, verified, extracted or packed."""
+
+    app_tag = "template-archive"
 
 
 def sha256_file(path: Path) -> str:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import AgentError
+
 DEFAULT_MOUNT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "cpu", "freezer", "pids")
 # Tracked like the controllers (so CPU time is accounted) but never configured.
@@ -30,8 +32,10 @@ _RMDIR_TIMEOUT = 2.0
 _POLL = 0.02
 
 
-class CgroupError(Exception):
+class CgroupError(AgentError):
     """A cgroup operation failed; the message names the cgroup or file and the cause."""
+
+    app_tag = "cgroup-failed"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ...datastore.persist import atomic_write, read_or_empty
+from ...errors import AgentError
 from ...model.template import Template, template_from_dict, template_to_dict
 from ..network.links import LinkError, create_netns, delete_netns, port_states
 from .cgroups import CgroupError, Cgroups, Limits
@@ -20,8 +21,8 @@ from .scripts import SAFE_PATH, ScriptError, run_script
 log = logging.getLogger(__name__)
 
 
-class ComputeError(Exception):
-    pass
+class ComputeError(AgentError):
+    app_tag = "nf-failed"
 
 
 @dataclass
@@ -178,7 +179,7 @@ class NativeCompute:
             self.save_state(state)
             self._quiet_stop(inst)
             self.on_state(inst.graph, inst.nf, "failed", str(exc))
-            raise ComputeError(str(exc)) from None
+            raise ComputeError(str(exc), app_tag=exc.app_tag) from None
         state.state = "running"
         state.last_error = None
         state.params = inst.param_dict
@@ -217,7 +218,7 @@ class NativeCompute:
             state.last_error = str(exc)
             self.save_state(state)
             self.on_state(inst.graph, inst.nf, "failed", str(exc))
-            raise ComputeError(str(exc)) from None
+            raise ComputeError(str(exc), app_tag=exc.app_tag) from None
         state.graphs = list(inst.graphs)
         state.params = inst.param_dict
         self.save_state(state)

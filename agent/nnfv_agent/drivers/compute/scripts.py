@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ...errors import AgentError
 from .instance import NFInstance
 
 DEFAULT_TIMEOUT = 30.0
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-class ScriptError(Exception):
-    pass
+class ScriptError(AgentError):
+    app_tag = "nf-script-failed"
 
 
 def env_name(name: str) -> str:

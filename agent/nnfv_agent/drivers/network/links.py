@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from ...errors import AgentError, Kind
 from . import netlink, nsutil
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,12 @@ T = TypeVar("T")
 RECYCLE_AFTER = 100  # requests on one pyroute2 IPRoute before it is replaced
 
 
-class LinkError(Exception):
-    pass
+class LinkError(AgentError):
+    app_tag = "link-failed"
 
 
 class LinkExists(LinkError):
-    pass
+    kind = Kind.DATA_EXISTS
 
 
 def _nl(what: str, exc: Exception) -> LinkError:

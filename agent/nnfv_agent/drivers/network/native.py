@@ -6,6 +6,7 @@ import logging
 import subprocess
 import time
 
+from ...errors import AgentError
 from ...model.graph import Endpoint, Graph, PortRef
 from ..naming import Names
 from .links import LinkError, LinkExists, Links
@@ -19,8 +20,8 @@ log = logging.getLogger(__name__)
 ENDPOINT_KINDS = ("interface", "vxlan", "internal")
 
 
-class NetworkError(Exception):
-    pass
+class NetworkError(AgentError):
+    app_tag = "network-failed"
 
 
 def unsupported_endpoint(kind: str) -> str | None:

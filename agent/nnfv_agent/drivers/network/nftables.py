@@ -13,14 +13,15 @@ import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ...errors import AgentError
 from ...model.graph import FlowRule, Graph, PortRef
 from ..naming import Names
 
 ETHER_IPV4, ETHER_IPV6 = 2048, 34525
 
 
-class SteeringError(Exception):
-    pass
+class SteeringError(AgentError):
+    app_tag = "steering-rules-failed"
 
 
 @dataclass(frozen=True)

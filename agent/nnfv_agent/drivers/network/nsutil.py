@@ -16,6 +16,8 @@ import socket
 import struct
 from collections.abc import Iterator
 
+from ...errors import AgentError
+
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
 MS_SHARED = 1 << 20
@@ -55,8 +57,8 @@ def _errno() -> int:
 _libc = _Libc()
 
 
-class NamespaceError(OSError):
-    pass
+class NamespaceError(AgentError, OSError):
+    app_tag = "namespace-failed"
 
 
 def _check(result: int, what: str) -> None:
