@@ -58,7 +58,14 @@ _libc = _Libc()
 
 
 class NamespaceError(AgentError, OSError):
+    """A namespace syscall failed; an OSError too, with the errno, for callers that test it."""
+
     app_tag = "namespace-failed"
+
+    def __init__(self, err: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = err
+        self.strerror = message
 
 
 def _check(result: int, what: str) -> None:
