@@ -217,11 +217,11 @@ class ConfirmedCommits:
             self._event("failed", attempt, str(exc), at)
             timer.start()
             return
-        self.retrying = None
         remove(self.stores.rollback_file)
         if attempt > 1:
             log.warning("confirmed-commit rollback succeeded at attempt %d", attempt)
             self._event("succeeded", attempt)
+        self.retrying = None
         if self.on_rollback:
             self.on_rollback(why)
 
