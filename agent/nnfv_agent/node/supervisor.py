@@ -113,6 +113,7 @@ class Supervisor:
         self._resync.set()
         self._thread = threading.Thread(target=self._run, name="nf-supervisor", daemon=True)
         self._thread.start()
+        self._wake()  # watch the processes now, not after the first interval
 
     def stop(self, timeout: float = 40.0) -> None:
         """Stop watching; waits for a repair in progress (bounded by the script timeout)."""

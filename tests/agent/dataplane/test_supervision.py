@@ -175,6 +175,36 @@ def test_killed_nf_daemon_is_reported_failed_then_restarted_and_traffic_flows_ag
     cpe.assert_clean()
 
 
+def test_nf_restarted_by_a_commit_is_not_taken_for_a_failure(sup_cpe, tmp_path):
+    cpe = sup_cpe
+    deploy(cpe, tmp_path, flag="/nonexistent/a")
+    old = nf_pids(cpe, "g")["x"]
+    with subscribe(cpe) as m:
+        # A parameter change without an update script: the commit restarts the NF, so its
+        # daemon dies on purpose.
+        cpe.push(bridged_graph(flag="/nonexistent/b"))
+        new = nf_pids(cpe, "g")["x"]
+        assert new and set(new).isdisjoint(old)
+        # A real failure afterwards: every event before its report came from the commit.
+        os.kill(new[0], signal.SIGKILL)
+        seen: list[etree._Element] = []
+
+        def killed(e: etree._Element) -> bool:
+            seen.append(e)
+            return nf_failed("x")(e) and f"process {new[0]} " in e.findtext(f"{{{SG}}}reason")
+
+        assert wait_notification(m, killed) is not None
+    before = [
+        (etree.QName(e).localname, e.findtext(f"{{{SG}}}state") or e.findtext(f"{{{SG}}}event"))
+        for e in seen[:-1]
+    ]
+    assert ("nf-state-change", "failed") not in before, before
+    assert ("graph-change", "degraded") not in before, before
+    assert wait_for(lambda: restarted(cpe, new))
+    cpe.remove_all()
+    cpe.assert_clean()
+
+
 def test_deleted_nf_namespace_is_recreated_and_forwards_again(sup_cpe, tmp_path):
     cpe = sup_cpe
     target = deploy(cpe, tmp_path)
