@@ -69,6 +69,20 @@ class AgentConfig:
     monitor_interval: float = 10.0
     # Seconds a commit waits for another one in progress before it is answered `in-use`.
     commit_wait: float = 10.0
+    # ---- runtime supervision (see docs/supervision.md) ----
+    # Periodic health check of every NF and LSI, in seconds (process deaths are seen at once,
+    # through pidfds; namespaces, ports, LSI tables and status scripts at this pace).
+    supervise_interval: float = 5.0
+    # Default restart policy (TR-181 AutoRestart); templates and NFs may override each value.
+    restart_auto: bool = True
+    restart_min_interval: float = 2.0
+    restart_max_interval: float = 300.0
+    restart_multiplier: float = 2.0
+    restart_max_count: int = 10  # 0: no limit
+    restart_reset_time: float = 600.0
+    # A failed confirmed-commit rollback is retried after these delays (doubling in between).
+    rollback_retry_min: float = 1.0
+    rollback_retry_max: float = 60.0
 
     @property
     def host_key_path(self) -> Path:
@@ -106,6 +120,30 @@ _TIME_LIMITS = (
 )
 
 
+_SUPERVISION_TIMES = (
+    "supervise_interval",
+    "restart_min_interval",
+    "restart_max_interval",
+    "restart_multiplier",
+    "restart_reset_time",
+    "rollback_retry_min",
+    "rollback_retry_max",
+)
+
+
+def _number(path: Path, key: str, value: object, low: float) -> float:
+    """A number (or its text, as the simulated fleet writes it) of at least `low`."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: {key} must be a number") from None
+    if number < low:
+        raise ConfigError(f"{path}: {key} must be at least {low:g}")
+    return number
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not (port.isascii() and port.isdigit()):
@@ -138,6 +176,9 @@ def load(path: Path | None) -> AgentConfig:
         "accelerators",
         "monitor_interval",
         "commit_wait",
+        "restart_auto",
+        "restart_max_count",
+        *_SUPERVISION_TIMES,
     }
     unknown = set(raw) - known
     if unknown:
@@ -180,6 +221,19 @@ def load(path: Path | None) -> AgentConfig:
         cfg.commit_wait = float(raw["commit_wait"])
         if cfg.commit_wait < 0:
             raise ConfigError(f"{path}: commit_wait must be 0 or more seconds")
+    for key in _SUPERVISION_TIMES:
+        if key in raw:
+            low = 1.0 if key == "restart_multiplier" else 0.0
+            setattr(cfg, key, _number(path, key, raw[key], low))
+    if cfg.supervise_interval <= 0:
+        raise ConfigError(f"{path}: supervise_interval must be more than 0 seconds")
+    if "restart_max_count" in raw:
+        cfg.restart_max_count = int(_number(path, "restart_max_count", raw["restart_max_count"], 0))
+    if "restart_auto" in raw:
+        value = raw["restart_auto"]
+        if value not in (True, False, "true", "false"):
+            raise ConfigError(f"{path}: restart_auto must be true or false")
+        cfg.restart_auto = value in (True, "true")
     if "executable_path" in raw:
         cfg.executable_path = str(raw["executable_path"])
     for acc in raw.get("accelerators", []):

@@ -24,7 +24,9 @@ from .node.capabilities import NODE, Accelerator, NodeCapabilities, memory_avail
 from .node.catalog import Catalog
 from .node.memory import give_back_free_memory
 from .node.probe import KernelProbe
+from .node.restart import RestartPolicy
 from .node.status import StatusReporter
+from .node.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,18 @@ class DataPlane:
             self.resolver, self.network, self.compute, self.endpoint_support, self.admit
         )
         self.status = StatusReporter(self)
+        self.supervisor = Supervisor(
+            self,
+            config.supervise_interval,
+            RestartPolicy(
+                config.restart_auto,
+                config.restart_min_interval,
+                config.restart_max_interval,
+                config.restart_multiplier,
+                config.restart_max_count,
+                config.restart_reset_time,
+            ),
+        )
         self._functions: dict[str, tuple[bool, str]] | None = None
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -89,6 +103,9 @@ class DataPlane:
         pipeline.observe(self.status.observe)
         pipeline.observe(self._graph_events)
         pipeline.observe_failure(self._graph_failure)
+        # The supervisor re-reads which processes to watch after every commit.
+        pipeline.observe(self.supervisor.changed)
+        pipeline.observe_failure(self.supervisor.changed)
         # Last, after every commit, applied or undone: freed memory goes back to the system.
         pipeline.observe(lambda plan: give_back_free_memory())
         pipeline.observe_failure(lambda plan, reason: give_back_free_memory())
@@ -172,9 +189,12 @@ class DataPlane:
             log.exception("capability check failed")
         self._monitor = threading.Thread(target=self._watch, name="node-monitor", daemon=True)
         self._monitor.start()
+        self.supervisor.start()
 
     def stop_monitor(self) -> None:
         self._stop.set()
+        # First: no NF may be restarted while the agent stops.
+        self.supervisor.stop(timeout=self.config.script_timeout * 3 + 5)
         # The agent is stopping: leave no empty per-node cgroup directory behind.
         try:
             self.cgroups.remove_empty_root()

@@ -103,8 +103,15 @@ class Agent:
                 lambda: self.stores.snapshot("running").tops_tree,
             )
             self.dataplane.register(self.pipeline)
+            # Repairs are made as the one writer of running, like commits.
+            self.dataplane.supervisor.writer = lambda: self.stores.writer(wait=None)
         self.pipeline.observe(self._config_changed)
-        self.confirmed = ConfirmedCommits(self.stores)
+        self.confirmed = ConfirmedCommits(
+            self.stores,
+            publish=self.events.publish,
+            retry_min=config.rollback_retry_min,
+            retry_max=config.rollback_retry_max,
+        )
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
         self._sessions: dict[int, Session] = {}
@@ -147,10 +154,12 @@ class Agent:
         return self._capabilities
 
     def state_data(self, op: etree._Element) -> list[etree._Element]:
+        rollback = self.confirmed.state_xml()
         return [
             self.monitoring.netconf_state(),
             *self.monitoring.yang_library(),
             etree.fromstring(self.events.streams_xml()),
+            *([rollback] if rollback is not None else []),
         ]
 
     def operational_xml(self, config_xml: str) -> str:

@@ -89,3 +89,38 @@ def test_bad_limit_raises_config_error(tmp_path, body):
 def test_listen_port_in_superscript_digits_is_refused():
     with pytest.raises(ConfigError):
         parse_listen("127.0.0.1:\u00b2\u00b2")
+
+
+def test_config_file_sets_supervision_and_restart_policy_defaults(tmp_path):
+    cfg_file = tmp_path / "agent.toml"
+    cfg_file.write_text(
+        "supervise_interval = 1.5\nrestart_min_interval = 0.5\nrestart_max_interval = 60\n"
+        'restart_multiplier = "3"\nrestart_max_count = 0\nrestart_reset_time = 120\n'
+        "restart_auto = false\nrollback_retry_min = 2\nrollback_retry_max = 30\n"
+    )
+    cfg = load(cfg_file)
+    assert (cfg.supervise_interval, cfg.restart_min_interval, cfg.restart_max_interval) == (
+        1.5,
+        0.5,
+        60.0,
+    )
+    assert (cfg.restart_multiplier, cfg.restart_max_count, cfg.restart_reset_time) == (3, 0, 120)
+    assert cfg.restart_auto is False
+    assert (cfg.rollback_retry_min, cfg.rollback_retry_max) == (2.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "supervise_interval = 0",
+        "restart_multiplier = 0.5",
+        "restart_min_interval = -1",
+        'restart_max_count = "many"',
+        'restart_auto = "yes"',
+    ],
+)
+def test_bad_supervision_setting_raises_config_error(tmp_path, body):
+    cfg_file = tmp_path / "agent.toml"
+    cfg_file.write_text(body + "\n")
+    with pytest.raises(ConfigError):
+        load(cfg_file)

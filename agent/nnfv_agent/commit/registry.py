@@ -92,6 +92,20 @@ def _entries(handler: Handler, *paths: str) -> dict[str, Handler]:
     return dict.fromkeys(paths, handler)
 
 
+def _policy(parent: str) -> list[str]:
+    """The restart-policy container and its leaves under `parent`."""
+    base = parent + "/restart-policy"
+    leaves = (
+        "auto-restart",
+        "retry-minimum-wait-interval",
+        "retry-maximum-wait-interval",
+        "retry-interval-multiplier",
+        "max-restarts",
+        "restart-count-reset-time",
+    )
+    return [base, *(f"{base}/{leaf}" for leaf in leaves)]
+
+
 REGISTRY: dict[str, Handler] = {
     SG: _graphs,
     **_entries(_graph, GRAPH, GRAPH + "/name", GRAPH + "/admin-state"),
@@ -109,6 +123,8 @@ REGISTRY: dict[str, Handler] = {
         NF + "/config-parameter",
         NF + "/config-parameter/name",
         NF + "/config-parameter/value",
+        # The supervisor reads the policy from the planner's model: no kernel operation.
+        *_policy(NF),
     ),
     NF + "/port/description": no_kernel_effect,
     **_entries(
@@ -195,6 +211,7 @@ REGISTRY: dict[str, Handler] = {
         TPL + "/parameter/type",
         TPL + "/parameter/default",
         TPL + "/parameter/mandatory",
+        *_policy(TPL),
     ),
     TPL + "/description": no_kernel_effect,
     TPL + "/port/description": no_kernel_effect,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from .template import restart_leaves
+
 SG = "urn:nnfv:yang:nnfv-service-graph"
 _S = "{" + SG + "}"
 
@@ -42,6 +44,8 @@ class NF:
     ports: tuple[str, ...]
     params: tuple[tuple[str, str], ...]
     admin_state: str = "running"
+    # restart-policy leaves set on the NF: (leaf name, text), overriding its template's.
+    restart: tuple[tuple[str, str], ...] = ()
 
     @property
     def param_dict(self) -> dict[str, str]:
@@ -133,6 +137,7 @@ def _graph(el: etree._Element) -> Graph:
             ports,
             params,
             _t(nf, "admin-state") or "running",
+            restart_leaves(nf.find(_S + "restart-policy")),
         )
     endpoints = {}
     for ep in el.findall(_S + "endpoint"):

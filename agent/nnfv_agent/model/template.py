@@ -35,6 +35,8 @@ class Template:
     pids_limit: int | None = None
     parameters: tuple[Parameter, ...] = ()
     origin: str = "configured"  # configured | shipped
+    # restart-policy leaves set on the template: (leaf name, text), overriding the agent's.
+    restart: tuple[tuple[str, str], ...] = ()
 
     def script(self, event: str) -> str | None:
         return dict(self.scripts).get(event)
@@ -89,6 +91,20 @@ def template_from_element(el: etree._Element, origin: str = "configured") -> Tem
             for p in el.findall(_T + "parameter")
         ),
         origin=origin,
+        restart=restart_leaves(el.find(_T + "restart-policy")),
+    )
+
+
+def restart_leaves(policy: etree._Element | None) -> tuple[tuple[str, str], ...]:
+    """The leaves of a restart-policy container, by local name, sorted."""
+    if policy is None:
+        return ()
+    return tuple(
+        sorted(
+            (etree.QName(leaf).localname, (leaf.text or "").strip())
+            for leaf in policy
+            if isinstance(leaf.tag, str)
+        )
     )
 
 
@@ -114,4 +130,5 @@ def template_from_dict(data: dict) -> Template:
     data["scripts"] = tuple(tuple(s) for s in data["scripts"])
     data["dependencies"] = tuple(tuple(d) for d in data["dependencies"])
     data["parameters"] = tuple(Parameter(**p) for p in data["parameters"])
+    data["restart"] = tuple(tuple(r) for r in data.get("restart", ()))
     return Template(**data)

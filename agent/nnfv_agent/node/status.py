@@ -11,6 +11,7 @@ from ..commit.pipeline import Plan
 from ..commit.planner import Member
 from ..commit.views import affected_graphs
 from ..model.graph import SG
+from .supervisor import LSI
 
 if TYPE_CHECKING:
     from ..dataplane import DataPlane
@@ -61,11 +62,19 @@ class StatusReporter:
                 _leaf(cnt, "bytes", c.bytes if c else 0)
             status = _sub(g, "status")
             failed = [s for s in states if s.startswith("failed")]
-            _leaf(
-                status,
-                "state",
-                "pending" if not graph.enabled else "failed" if failed else "deployed",
-            )
+            unresolved = any(k[0] == graph.name for k in deployment.unresolved)
+            lsi = self.dp.supervisor.health.get(LSI + graph.name)
+            if lsi is not None and lsi.failed and graph.enabled:
+                failed.append(f"failed: LSI: {lsi.reason}")
+            if not graph.enabled:
+                state = "pending"
+            elif unresolved:
+                state = "failed"  # part of it could not be deployed at all
+            elif failed:
+                state = "degraded"  # deployed, but the supervisor found part of it broken
+            else:
+                state = "deployed"
+            _leaf(status, "state", state)
             if graph.name in self.last_change:
                 _leaf(status, "last-change", self.last_change[graph.name])
             if failed:
@@ -103,6 +112,17 @@ class StatusReporter:
         error = state.last_error if state else "no state recorded for this instance"
         if error:
             _leaf(st, "last-error", error)
+        health = self.dp.supervisor.health.get(member.key)
+        if health is not None:
+            if health.last_failure:
+                _leaf(st, "last-failure", health.last_failure)
+            _leaf(st, "restart-count", health.restarts)
+            if health.last_restarted:
+                _leaf(st, "last-restarted", health.last_restarted)
+            if health.next_restart:
+                _leaf(st, "next-restart", health.next_restart)
+            if health.failed:
+                _leaf(st, "restarts-exhausted", str(health.exhausted).lower())
         return f"{state.state if state else 'failed'}: {error or ''}"
 
 

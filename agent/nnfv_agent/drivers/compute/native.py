@@ -284,6 +284,24 @@ class NativeCompute:
                 return False
         return True
 
+    def status_error(self, inst: NFInstance) -> str | None:
+        """Run the template's status script, if it has one: None when it succeeds, else why."""
+        if not inst.template.script("status"):
+            return None
+        try:
+            self._run(inst, "status")
+        except ScriptError as exc:
+            return str(exc)
+        return None
+
+    def mark_failed(self, key: str, reason: str) -> None:
+        """Record that instance `key` failed at run time (the supervisor found it so)."""
+        state = self.load_state(key)
+        if state is None:
+            return
+        state.state, state.last_error = "failed", reason
+        self.save_state(state)
+
     def pids(self, key: str) -> list[int]:
         return self.cgroups.pids(self.cgroup_name(key))
 

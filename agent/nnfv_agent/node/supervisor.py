@@ -1,0 +1,517 @@
+"""Runtime supervision: every deployed NF instance and LSI is watched and repaired.
+
+Units: each NF instance (its processes, namespace, ports and status script) and each enabled
+graph's LSI (its nft table and its vxlan/internal endpoint devices). A process death is seen at
+once (a pidfd per process present after start, in one selector); everything else by a periodic
+check every `supervise_interval` seconds.
+
+A failure is confirmed under the writer of running (so a commit that stops or replaces the unit
+on purpose is never mistaken for one), recorded (the NF's state turns `failed` with the reason),
+announced (`nf-state-change` and `graph-change degraded`) and repaired under the unit's restart
+policy (`restart.py`). Repairs also run as the writer of running: a commit and a repair never
+interleave. Health checks (status scripts, netlink and nft reads) run without any lock.
+
+`get` reads `health` (one immutable record per unit, replaced whole) and never waits on this
+thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import selectors
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from ..commit.planner import Deployment, Member, instance_of
+from ..drivers.compute.native import ComputeError
+from ..drivers.network.links import LinkError, port_states
+from ..drivers.network.native import NetworkError
+from ..model.graph import SG, Graph
+from .restart import RestartCounter, RestartPolicy
+
+if TYPE_CHECKING:
+    from ..dataplane import DataPlane
+
+log = logging.getLogger(__name__)
+
+LSI = "lsi:"  # unit key prefix of a graph's LSI; NF units are keyed by their instance key
+RUNNING = ("running", "paused")
+Writer = Callable[[], contextlib.AbstractContextManager[None]]
+
+
+@dataclass(frozen=True)
+class Health:
+    """What `get` shows about a unit the supervisor has seen fail at least once."""
+
+    failed: bool
+    reason: str | None = None
+    last_failure: str | None = None
+    restarts: int = 0
+    last_restarted: str | None = None
+    next_restart: str | None = None
+    exhausted: bool = False
+
+
+@dataclass
+class _Unit:
+    counter: RestartCounter
+    failed: bool = False
+    reason: str = ""
+    due: float | None = None  # monotonic time of the next repair
+    graphs: tuple[str, ...] = ()
+
+
+@dataclass
+class _Watch:
+    stamp: str | None  # the start time it was taken at: a restart makes it stale
+    pidfds: dict[int, int] = field(default_factory=dict)  # fd -> pid
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _event(name: str, **leaves: str | None) -> str:
+    root = etree.Element(f"{{{SG}}}{name}", nsmap={None: SG})
+    for key, value in leaves.items():
+        if value is not None:
+            etree.SubElement(root, f"{{{SG}}}{key}").text = value
+    return etree.tostring(root, encoding="unicode")
+
+
+class Supervisor:
+    def __init__(self, dp: DataPlane, interval: float, policy: RestartPolicy) -> None:
+        self.dp = dp
+        self.interval = interval
+        self.policy = policy
+        # The single writer of running (Datastores.writer); the agent sets it before start().
+        self.writer: Writer = contextlib.nullcontext
+        self.health: dict[str, Health] = {}  # read by `get` without a lock
+        self._units: dict[str, _Unit] = {}
+        self._watches: dict[str, _Watch] = {}
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._resync = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._resync.set()
+        self._thread = threading.Thread(target=self._run, name="nf-supervisor", daemon=True)
+        self._thread.start()
+        self._wake()  # watch the processes now, not after the first interval
+
+    def stop(self, timeout: float = 40.0) -> None:
+        """Stop watching; waits for a repair in progress (bounded by the script timeout)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("the supervisor did not stop within %.0f s", timeout)
+                return
+        for key in list(self._watches):
+            self._unwatch(key)
+        self._selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def changed(self, *_: object) -> None:
+        """A commit was applied or undone: watch the processes of what runs now."""
+        self._resync.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _run(self) -> None:
+        next_check = time.monotonic() + self.interval
+        suspects: set[str] = set()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            due = min((u.due for u in self._units.values() if u.due is not None), default=None)
+            until = next_check if due is None else min(next_check, due)
+            for key, _mask in self._selector.select(max(0.0, until - now)):
+                if key.data is None:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 4096)
+                else:
+                    # A pidfd stays readable once its process exited: stop selecting it.
+                    self._selector.unregister(key.fd)
+                    suspects.add(key.data)
+            if self._stop.is_set():
+                break
+            try:
+                if self._resync.is_set():
+                    self._resync.clear()
+                    with self.writer():
+                        self._sync_watches(self.dp.planner.current)
+                now = time.monotonic()
+                full = now >= next_check
+                if full:
+                    next_check = now + self.interval
+                self._cycle(suspects, full, now)
+            except Exception:
+                log.exception("supervision cycle failed")
+            suspects.clear()
+
+    # ---- one cycle ----------------------------------------------------------------------
+
+    def _units_of(self, dep: Deployment) -> dict[str, tuple[str, ...]]:
+        """Every unit to watch now, with the graphs it belongs to."""
+        units = {key: tuple(sorted({m.graph for m in ms})) for key, ms in dep.by_key.items()}
+        broken = {g for g, _nf in dep.unresolved}
+        for name in dep.enabled():
+            if name not in broken:  # its LSI cannot be whole: the graph is reported failed
+                units[LSI + name] = (name,)
+        return units
+
+    def _cycle(self, suspects: set[str], full: bool, now: float) -> None:
+        dep = self.dp.planner.current
+        units = self._units_of(dep)
+        for key in [k for k in self._units if k not in units]:
+            del self._units[key]
+            self.health.pop(key, None)
+        for key in sorted(k for k, u in self._units.items() if u.due is not None and u.due <= now):
+            if not self._stop.is_set():
+                self._repair(key)
+        targets = set(units) if full else (suspects & set(units))
+        if not targets:
+            return
+        view = _View(self.dp)
+        for key in sorted(targets):
+            if self._stop.is_set():
+                return
+            unit = self._units.get(key)
+            if unit is not None and unit.failed and unit.due is not None:
+                continue  # a repair is already scheduled
+            reason = self._check(key, dep, view)
+            if reason is None:
+                self._healthy(key, units[key])
+            else:
+                self._failed(key, reason)
+
+    def _check(self, key: str, dep: Deployment, view: _View | None) -> str | None:
+        """Why unit `key` is not healthy now; None if it is (or is not ours to judge)."""
+        view = view or _View(self.dp)
+        if key.startswith(LSI):
+            graph = dep.graphs.get(key[len(LSI) :])
+            return None if graph is None else self._check_lsi(graph, view)
+        members = dep.instances([key]).get(key)
+        return None if not members else self._check_nf(key, members, view)
+
+    def _check_nf(self, key: str, members: list[Member], view: _View) -> str | None:
+        dp = self.dp
+        state = dp.compute.load_state(key)
+        if state is None:
+            return f"the state record of instance {key} is gone"
+        if state.state == "failed":
+            return state.last_error or "failed"
+        if state.state not in RUNNING:
+            return None  # being created or stopped by a commit
+        if not Path(f"/run/netns/{key}").exists():
+            return f"its namespace {key} is gone"
+        watch = self._watches.get(key)
+        if watch is not None:
+            for fd, pid in sorted(watch.pidfds.items()):
+                if _exited(fd):
+                    return f"its process {pid} exited"
+        inst = instance_of(members)
+        for m in members:
+            for port in m.ports:
+                device = dp.network.nf_port_device(m.graph, m.nf.id, port.name)
+                if device not in view.links():
+                    where = f"{m.graph}/{m.nf.id}:{port.name}"
+                    return f"the LSI side {device} of its port {where} is gone"
+        try:
+            inside = port_states(key, [p.ifname for p in inst.ports])
+        except LinkError as exc:
+            return f"cannot inspect its namespace: {exc}"
+        for port in inst.ports:
+            if port.ifname not in inside:
+                return f"its port {port.name} ({port.ifname}) is gone from its namespace"
+        if state.state == "running":
+            error = dp.compute.status_error(inst)
+            if error:
+                return error
+        return None
+
+    def _check_lsi(self, graph: Graph, view: _View) -> str | None:
+        dp = self.dp
+        table = dp.names.table(graph.name)
+        if table not in view.tables():
+            return f"its LSI table {table} is gone"
+        for ep in graph.endpoints.values():
+            if ep.kind in ("vxlan", "internal"):
+                device = dp.network.endpoint_device(graph.name, ep)
+                if device not in view.links():
+                    return f"the LSI port {device} of endpoint {ep.id} is gone"
+        return None
+
+    # ---- transitions ------------------------------------------------------------------
+
+    def _unit(self, key: str, dep: Deployment) -> _Unit:
+        policy = self._policy(key, dep)
+        unit = self._units.get(key)
+        if unit is None:
+            unit = self._units[key] = _Unit(RestartCounter(policy))
+        unit.counter.policy = policy  # a commit may have changed it
+        unit.graphs = self._units_of(dep).get(key, ())
+        return unit
+
+    def _policy(self, key: str, dep: Deployment) -> RestartPolicy:
+        members = dep.by_key.get(key)
+        if not members:
+            return self.policy
+        lead = min(members, key=lambda m: (m.graph, m.nf.id))
+        return self.policy.overridden(lead.template.restart).overridden(lead.nf.restart)
+
+    def _healthy(self, key: str, graphs: tuple[str, ...]) -> None:
+        unit = self._units.get(key)
+        if unit is None:
+            return
+        unit.counter.healthy(time.monotonic())
+        if unit.failed:  # repaired by a commit, not by us
+            unit.failed, unit.due = False, None
+            self._recovered(key, unit)
+
+    def _failed(self, key: str, reason: str) -> None:
+        unit = self._units.get(key)
+        if unit is not None and unit.failed:
+            return  # known, and its restarts are used up
+        with self.writer():
+            # Confirmed as the writer: a commit may just have replaced or removed the unit.
+            dep = self.dp.planner.current
+            if key not in self._units_of(dep):
+                return
+            self._sync_watches(dep, [key])
+            reason_now = self._check(key, dep, None)
+            if reason_now is None:
+                return
+            unit = self._unit(key, dep)
+            log.warning("supervisor: %s failed: %s", self._name(key, dep), reason_now)
+            self._schedule(key, unit, dep, reason_now, first=True)
+
+    def _schedule(self, key: str, unit: _Unit, dep: Deployment, reason: str, first: bool) -> None:
+        """Record a failure (as the writer) and plan the next repair, if any."""
+        now = time.monotonic()
+        delay = unit.counter.failed(now)
+        unit.failed, unit.reason = True, reason
+        wall = datetime.now(UTC)
+        policy = unit.counter.policy
+        if delay is None:
+            unit.due = None
+            why = (
+                "automatic restart is off"
+                if not policy.auto_restart
+                else f"gave up after {unit.counter.count} restart(s)"
+            )
+            told = f"{reason}; {why}, it stays failed"
+        else:
+            unit.due = now + delay
+            told = f"{reason}; restart {unit.counter.count} in {delay:g} s"
+        before = self.health.get(key)
+        self.health[key] = Health(
+            True,
+            told,
+            _iso(wall),
+            unit.counter.count - (0 if delay is None else 1),  # attempts made so far
+            before.last_restarted if before else None,
+            None if delay is None else _iso(wall + timedelta(seconds=delay)),
+            delay is None,
+        )
+        members = dep.by_key.get(key)
+        if members:
+            self.dp.compute.mark_failed(key, told)
+            for m in members:
+                self.dp.compute.on_state(m.graph, m.nf.id, "failed", told)
+        if first:
+            for graph in unit.graphs:
+                self.dp.publish(_event("graph-change", graph=graph, event="degraded", reason=told))
+
+    def _recovered(self, key: str, unit: _Unit) -> None:
+        before = self.health.get(key)
+        self.health[key] = Health(
+            False,
+            None,
+            before.last_failure if before else None,
+            unit.counter.count,
+            before.last_restarted if before else None,
+        )
+        self._recovered_graphs(key, unit)
+
+    def _repair(self, key: str) -> None:
+        unit = self._units[key]
+        unit.due = None
+        with self.writer():
+            dep = self.dp.planner.current
+            if key not in self._units_of(dep):
+                return
+            unit = self._unit(key, dep)
+            name = self._name(key, dep)
+            log.info("supervisor: repairing %s (attempt %d)", name, unit.counter.count)
+            try:
+                if key.startswith(LSI):
+                    self._repair_lsi(dep, key[len(LSI) :])
+                else:
+                    self._redeploy(dep, dep.instances([key])[key])
+            except (ComputeError, NetworkError, LinkError, OSError) as exc:
+                log.error("supervisor: repairing %s failed: %s", name, exc)
+                self._schedule(key, unit, dep, f"restart failed: {exc}", first=False)
+                return
+            self._sync_watches(dep, [key])
+            before = self.health.get(key)
+            self.health[key] = Health(
+                False,
+                None,
+                before.last_failure if before else None,
+                unit.counter.count,
+                _iso(datetime.now(UTC)),
+            )
+            unit.failed = False
+            unit.counter.healthy(time.monotonic())
+            log.info("supervisor: %s repaired", name)
+        self._recovered_graphs(key, unit)
+
+    def _recovered_graphs(self, key: str, unit: _Unit) -> None:
+        for graph in unit.graphs:
+            if not any(u.failed for u in self._units.values() if graph in u.graphs):
+                self.dp.publish(_event("graph-change", graph=graph, event="recovered"))
+
+    def _redeploy(self, dep: Deployment, members: list[Member]) -> None:
+        """Stop what is left of the instance and start it again; if its namespace or a port is
+        gone, re-create it with its ports first and give its graphs their LSI again (the new
+        ports are new devices)."""
+        dp = self.dp
+        inst = instance_of(members)
+        try:
+            dp.compute.stop(inst)
+        except ComputeError as exc:
+            log.info("supervisor: stopping the remains of %s: %s", inst.key, exc)
+        if self._intact(members):
+            # Only its processes failed: start it again in place (its workdir, which may hold
+            # its state, e.g. DHCP leases, and its ports stay).
+            dp.compute.start(inst)
+            if all(m.nf.admin_state == "paused" for m in members):
+                dp.compute.pause(inst)
+            return
+        dp.compute.delete(inst)
+        dp.compute.create(inst)
+        for m in members:
+            for port in m.ports:
+                dp.network.links.delete(dp.network.nf_port_device(m.graph, m.nf.id, port.name))
+                dp.network.create_nf_port(m.graph, m.nf.id, port.name, m.key, port.ifname)
+        dp.compute.start(inst)
+        if all(m.nf.admin_state == "paused" for m in members):
+            dp.compute.pause(inst)
+        graphs = {m.graph: dep.graphs[m.graph] for m in members if m.graph in dep.graphs}
+        dp.network.apply_steering(dp.network.steering_batch(dict(graphs)))
+
+    def _intact(self, members: list[Member]) -> bool:
+        """Its namespace and every port (both sides) are still there."""
+        key = members[0].key
+        if not Path(f"/run/netns/{key}").exists():
+            return False
+        present = set(self.dp.network.links.names())
+        for m in members:
+            for port in m.ports:
+                if self.dp.network.nf_port_device(m.graph, m.nf.id, port.name) not in present:
+                    return False
+        try:
+            inside = port_states(key, [p.ifname for p in instance_of(members).ports])
+        except LinkError:
+            return False
+        return all(p.ifname in inside for p in instance_of(members).ports)
+
+    def _repair_lsi(self, dep: Deployment, name: str) -> None:
+        dp = self.dp
+        graph = dep.graphs[name]
+        present = set(dp.network.links.names())
+        for ep in graph.endpoints.values():
+            if ep.kind in ("vxlan", "internal"):
+                if dp.network.endpoint_device(name, ep) not in present:
+                    dp.network.create_endpoint(name, ep)
+        dp.network.apply_steering(dp.network.steering_batch({name: graph}))
+
+    @staticmethod
+    def _name(key: str, dep: Deployment) -> str:
+        if key.startswith(LSI):
+            return f"the LSI of graph {key[len(LSI) :]}"
+        members = dep.by_key.get(key, ())
+        return "NF " + ", ".join(f"{m.graph}/{m.nf.id}" for m in members) if members else key
+
+    # ---- process watches --------------------------------------------------------------
+
+    def _sync_watches(self, dep: Deployment, keys: list[str] | None = None) -> None:
+        """Watch the processes of each running instance as they are since its last start.
+        Called as the writer, so no commit's script is among them."""
+        wanted = set(dep.by_key)
+        for key in [k for k in self._watches if k not in wanted]:
+            self._unwatch(key)
+        for key in sorted(wanted if keys is None else set(keys) & wanted):
+            state = self.dp.compute.load_state(key)
+            stamp = state.start_time if state is not None and state.state in RUNNING else None
+            watch = self._watches.get(key)
+            if watch is not None and watch.stamp == stamp:
+                continue
+            self._unwatch(key)
+            watch = self._watches[key] = _Watch(stamp)
+            if stamp is None:
+                continue
+            for pid in self.dp.compute.pids(key):
+                try:
+                    fd = os.pidfd_open(pid)
+                except OSError:
+                    continue  # gone already: the next check sees it
+                watch.pidfds[fd] = pid
+                self._selector.register(fd, selectors.EVENT_READ, key)
+
+    def _unwatch(self, key: str) -> None:
+        watch = self._watches.pop(key, None)
+        if watch is None:
+            return
+        for fd in watch.pidfds:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(fd)
+            os.close(fd)
+
+
+class _View:
+    """The kernel objects of the CPE namespace, read once per cycle and only if needed."""
+
+    def __init__(self, dp: DataPlane) -> None:
+        self.dp = dp
+        self._links: set[str] | None = None
+        self._tables: set[str] | None = None
+
+    def links(self) -> set[str]:
+        if self._links is None:
+            self._links = set(self.dp.network.links.names())
+        return self._links
+
+    def tables(self) -> set[str]:
+        if self._tables is None:
+            self._tables = set(self.dp.network.our_tables())
+        return self._tables
+
+
+def _exited(pidfd: int) -> bool:
+    ready, _, _ = select.select([pidfd], [], [], 0)
+    return bool(ready)
