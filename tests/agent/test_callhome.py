@@ -82,15 +82,21 @@ def _call_home_toml(name: str, port: int, **options: float | str) -> str:
 
 @pytest.fixture
 def call_home_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
-    """call_home_agent(port, max_sessions=..., **call_home_options) -> a started agent."""
+    """call_home_agent(port, max_sessions=, login_grace_time=, **call_home_options) -> agent."""
     made: list[AgentProcess] = []
 
-    def make(port: int, *, max_sessions: int = 8, **options: float | str) -> AgentProcess:
+    def make(
+        port: int,
+        *,
+        max_sessions: int = 8,
+        login_grace_time: float = 30,
+        **options: float | str,
+    ) -> AgentProcess:
         sub = tmp_path / f"agent{len(made)}"
         state = sub / "state"
         state.mkdir(parents=True)
         config = sub / "agent.toml"
-        write_config(config, state, max_sessions=max_sessions)
+        write_config(config, state, max_sessions=max_sessions, login_grace_time=login_grace_time)
         if options.get("strategy", "persistent") == "persistent":
             options = {"retry_interval": 0.05, "max_retry_interval": 0.2, "jitter": 0, **options}
         config.write_text(config.read_text() + _call_home_toml("oss", port, **options))
@@ -271,6 +277,30 @@ def test_calls_answered_and_hung_up_back_off_and_are_each_logged(call_home_agent
     assert all("before a NETCONF session" in a["outcome"] for a in attempts[:6])
     delays = [float(a["delay"]) for a in attempts[:6]]
     assert delays == [0.01, 0.02, 0.04, 0.08, 0.16, 0.16]
+
+
+def test_calls_held_unused_until_login_grace_time_do_not_back_off(call_home_agent):
+    """A management system that keeps the call without starting SSH (a broker holding calls
+    for a client) is there: the agent calls again after the first wait, not a growing one."""
+    port = _free_port()
+    held: list[socket.socket] = []
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(16)
+        agent = call_home_agent(
+            port, login_grace_time=0.1, retry_interval=0.01, max_retry_interval=1
+        )
+        listener.settimeout(PATIENCE)
+        while len(held) < 4:
+            held.append(listener.accept()[0])  # take the call, say nothing
+        _wait_for("three held calls", lambda: len(_attempts(agent)) >= 3)
+    for sock in held:
+        sock.close()
+    attempts = _attempts(agent)[:3]
+    assert all("held without a NETCONF session" in a["outcome"] for a in attempts)
+    assert [float(a["delay"]) for a in attempts] == [0.01, 0.01, 0.01]
+    assert "no NETCONF session within 0.1 s (login_grace_time)" in agent.log.read_text()
 
 
 def test_many_failed_calls_leave_no_growing_fds_or_threads(call_home_agent):

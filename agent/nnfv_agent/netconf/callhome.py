@@ -116,12 +116,12 @@ class CallHomeClient:
             self.attempts += 1
             started = time.monotonic()
             try:
-                had_session, outcome = self._call()
+                had_session, held, outcome = self._call()
             except Exception as exc:  # a bug here must not end the calling
                 log.exception(
                     "call home %s: attempt %d: unexpected error", peer.label, self.attempts
                 )
-                had_session, outcome = False, f"unexpected error: {exc}"
+                had_session, held, outcome = False, False, f"unexpected error: {exc}"
             if self._stop.is_set():
                 break
             if peer.strategy == "periodic":
@@ -130,7 +130,7 @@ class CallHomeClient:
                     next_period_start(started, time.monotonic(), peer.period) - time.monotonic(),
                 )
             else:
-                if had_session:
+                if had_session or held:
                     backoff.reset()  # the schedule starts again after a session
                 delay = backoff.next_delay()
             level = logging.INFO if had_session else logging.WARNING
@@ -145,22 +145,27 @@ class CallHomeClient:
             self._stop.wait(delay)
         log.info("call home %s: stopped after %d attempts", peer.label, self.attempts)
 
-    def _call(self) -> tuple[bool, str]:
-        """One attempt: connect, serve, wait for the end. (had a NETCONF session, outcome)."""
+    def _call(self) -> tuple[bool, bool, str]:
+        """One attempt: connect, serve, wait for the end.
+
+        Returns (had a NETCONF session, was held unused until login_grace_time, outcome). A
+        held call is no reason to back off: the management system is there, and a broker that
+        keeps calls until a client wants them (scripts/callhome_broker.py) holds them so.
+        """
         try:
             sock = self._connect()
         except OSError as exc:
-            return False, f"failed: {_reason(exc)}"
+            return False, False, f"failed: {_reason(exc)}"
         try:
             remote = sock.getpeername()[0]
         except OSError as exc:
             sock.close()
-            return False, f"failed: {_reason(exc)}"
+            return False, False, f"failed: {_reason(exc)}"
         log.info("call home %s: attempt %d connected to %s", self.peer.label, self.attempts, remote)
         idle = self.peer.idle_timeout if self.peer.strategy == "periodic" else 0.0
         conn = self.ssh.serve_socket(sock, remote, idle_timeout=idle or None)
         if conn is None:
-            return False, "failed: the SSH server could not serve the connection"
+            return False, False, "failed: the SSH server could not serve the connection"
         with self._lock:
             if self._stop.is_set():
                 conn.close()
@@ -172,8 +177,10 @@ class CallHomeClient:
             with self._lock:
                 self._current = None
         if conn.had_session:
-            return True, f"ended its session after {time.monotonic() - began:.1f} s"
-        return False, "failed: the connection closed before a NETCONF session started"
+            return True, False, f"ended its session after {time.monotonic() - began:.1f} s"
+        if conn.expired:
+            return False, True, "was held without a NETCONF session for login_grace_time"
+        return False, False, "failed: the connection closed before a NETCONF session started"
 
     def _connect(self) -> socket.socket:
         infos = socket.getaddrinfo(self.peer.address, self.peer.port, type=socket.SOCK_STREAM)

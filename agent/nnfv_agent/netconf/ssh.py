@@ -115,6 +115,7 @@ class _Connection:
     outbound: bool = False  # opened by the agent (call home), not accepted
     idle_timeout: float | None = None  # for its session (call home, periodic strategy)
     session_thread: threading.Thread | None = None
+    expired: bool = False  # closed for getting no session within login_grace_time
 
     @property
     def had_session(self) -> bool:
@@ -366,6 +367,7 @@ class SshServer:
                     self._conns.discard(record)
                     expired.append(record)
         for record in expired:
+            record.expired = True
             log.warning(
                 "closed the connection from %s: no NETCONF session within %g s (login_grace_time)",
                 record.peer,
