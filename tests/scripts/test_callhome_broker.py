@@ -114,7 +114,7 @@ def test_ansible_netconf_connection_reaches_a_calling_cpe_through_the_broker(
                         "home-cpe-1": {
                             "ansible_host": "127.0.0.1",  # the address the CPE calls from
                             "ansible_connection": "ansible.netcommon.netconf",
-                            "ansible_network_os": "default",
+                            "ansible_network_os": "nnfv.cpe.cpe",
                             "ansible_user": USER,
                             "ansible_password": PASSWORD,
                             "ansible_netconf_proxy_command": _proxy_command(control),
@@ -132,13 +132,14 @@ def test_ansible_netconf_connection_reaches_a_calling_cpe_through_the_broker(
                     "hosts": "cpes",
                     "gather_facts": False,
                     "tasks": [
+                        {"name": "facts", "nnfv.cpe.cpe_facts": {"gather_subset": ["all"]}},
                         {
                             "name": "read running",
                             "ansible.netcommon.netconf_get": {
                                 "source": "running",
                                 "display": "xml",
                             },
-                        }
+                        },
                     ],
                 }
             ]
@@ -147,5 +148,6 @@ def test_ansible_netconf_connection_reaches_a_calling_cpe_through_the_broker(
     rc, raw, err = playbook(play, inventory)
     assert rc == 0, f"{raw}\n{err}"
     assert isinstance(raw, dict)
-    result = raw["plays"][0]["tasks"][0]["hosts"]["home-cpe-1"]
-    assert "<data" in result["stdout"]
+    facts, running = (t["hosts"]["home-cpe-1"] for t in raw["plays"][0]["tasks"])
+    assert "agent" in facts["ansible_facts"]["nnfv"]
+    assert "<data" in running["stdout"]
