@@ -13,6 +13,7 @@ and prints the median of each and of the total over `--rounds` rounds.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import statistics
@@ -78,6 +79,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     ncclient.transport.session.TICK = args.ncclient_tick  # type: ignore[attr-defined]
+    # paramiko reports the reset of a connection both sides close at once; it is no error here.
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
     port = free_port()
     agent = LocalAgent()
