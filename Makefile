@@ -33,6 +33,7 @@ bench: setup
 	$(PY) bench/commit_scale.py
 	$(PY) bench/read_during_commit.py
 	$(PY) bench/timings.py
+	$(PY) bench/callhome.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

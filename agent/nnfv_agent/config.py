@@ -23,6 +23,36 @@ class User:
 
 
 @dataclass
+class CallHomePeer:
+    """A management system the agent calls (RFC 8071): it opens TCP, then is the SSH server.
+
+    persistent: stay connected; after a failed attempt wait `retry_interval`, multiplied by
+    `backoff` after each further failure up to `max_retry_interval` (less up to `jitter` of it,
+    so that a fleet does not call back in step); after a session, call again `retry_interval`
+    later.
+    periodic: call every `period` seconds (a failed call waits for the next period); the agent
+    closes a session idle for `idle_timeout` seconds (0: never) unless it holds a subscription.
+    """
+
+    name: str
+    address: str
+    port: int = 4334
+    strategy: str = "persistent"
+    retry_interval: float = 5.0
+    max_retry_interval: float = 300.0
+    backoff: float = 2.0
+    jitter: float = 0.1
+    period: float = 3600.0
+    idle_timeout: float = 120.0
+    connect_timeout: float = 10.0
+
+    @property
+    def label(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.name} ({host}:{self.port})"
+
+
+@dataclass
 class AgentConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 830
@@ -83,6 +113,8 @@ class AgentConfig:
     # A failed confirmed-commit rollback is retried after these delays (doubling in between).
     rollback_retry_min: float = 1.0
     rollback_retry_max: float = 60.0
+    # Management systems to call (RFC 8071 call home), each with its reconnect strategy.
+    call_home: list[CallHomePeer] = field(default_factory=list)
 
     @property
     def host_key_path(self) -> Path:
@@ -179,6 +211,7 @@ def load(path: Path | None) -> AgentConfig:
         "restart_auto",
         "restart_max_count",
         *_SUPERVISION_TIMES,
+        "call_home",
     }
     unknown = set(raw) - known
     if unknown:
@@ -242,6 +275,7 @@ def load(path: Path | None) -> AgentConfig:
         cfg.accelerators.append(
             (str(acc["name"]), str(acc["kind"]), str(acc.get("description", "")))
         )
+    cfg.call_home = _call_home(path, raw.get("call_home", []))
     for entry in raw.get("users", []):
         if "name" not in entry:
             raise ConfigError(f"{path}: every [[users]] entry needs a name")
@@ -250,6 +284,90 @@ def load(path: Path | None) -> AgentConfig:
             keys = [keys]
         cfg.users.append(User(entry["name"], entry.get("password_hash"), list(keys)))
     return cfg
+
+
+_CALL_HOME_KEYS = {
+    "name",
+    "address",
+    "port",
+    "strategy",
+    "retry_interval",
+    "max_retry_interval",
+    "backoff",
+    "jitter",
+    "period",
+    "idle_timeout",
+    "connect_timeout",
+}
+# What each strategy reads; a key of the other strategy is a mistake worth reporting.
+_STRATEGY_KEYS = {
+    "persistent": {"retry_interval", "max_retry_interval", "backoff", "jitter"},
+    "periodic": {"period", "idle_timeout"},
+}
+
+
+def _number(where: str, key: str, value: object, *, positive: bool) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be a number of seconds")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(f"{where}: {key} must be {'more than 0' if positive else '0 or more'}")
+    return float(value)
+
+
+def _call_home(path: Path, entries: object) -> list[CallHomePeer]:
+    """The [[call_home]] tables, checked: every mistake is reported with the entry's name."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{path}: call_home must be a list of tables ([[call_home]])")
+    peers: list[CallHomePeer] = []
+    for index, entry in enumerate(entries, 1):
+        name = entry.get("name", f"call-home-{index}")
+        where = (
+            f"{path}: [[call_home]] {name!r}"
+            if "name" in entry
+            else f"{path}: [[call_home]] #{index}"
+        )
+        if not isinstance(name, str) or not name or not name.isprintable():
+            raise ConfigError(f"{where}: name must be a non-empty string")
+        unknown = set(entry) - _CALL_HOME_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown settings: {', '.join(sorted(unknown))}")
+        address = entry.get("address")
+        if not isinstance(address, str) or not address.strip("[]"):
+            raise ConfigError(f"{where}: address (host name or IP address to call) is required")
+        port = entry.get("port", 4334)
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            raise ConfigError(f"{where}: port must be an integer from 1 to 65535")
+        strategy = entry.get("strategy", "persistent")
+        if strategy not in _STRATEGY_KEYS:
+            raise ConfigError(f"{where}: strategy must be 'persistent' or 'periodic'")
+        other = next(s for s in _STRATEGY_KEYS if s != strategy)
+        misplaced = set(entry) & _STRATEGY_KEYS[other]
+        if misplaced:
+            raise ConfigError(
+                f"{where}: {', '.join(sorted(misplaced))} only apply to the {other} strategy"
+            )
+        peer = CallHomePeer(name, address.strip("[]"), port, strategy)
+        for key in ("retry_interval", "max_retry_interval", "period", "connect_timeout"):
+            if key in entry:
+                setattr(peer, key, _number(where, key, entry[key], positive=True))
+        if "idle_timeout" in entry:
+            peer.idle_timeout = _number(
+                where, "idle_timeout", entry["idle_timeout"], positive=False
+            )
+        if "backoff" in entry:
+            peer.backoff = _number(where, "backoff", entry["backoff"], positive=True)
+            if peer.backoff < 1:
+                raise ConfigError(f"{where}: backoff must be 1 (no growth) or more")
+        if "jitter" in entry:
+            peer.jitter = _number(where, "jitter", entry["jitter"], positive=False)
+            if peer.jitter >= 1:
+                raise ConfigError(f"{where}: jitter must be a fraction from 0 to less than 1")
+        if peer.max_retry_interval < peer.retry_interval:
+            raise ConfigError(f"{where}: max_retry_interval must be at least retry_interval")
+        if any(p.name == peer.name for p in peers):
+            raise ConfigError(f"{where}: two [[call_home]] entries are named {peer.name!r}")
+        peers.append(peer)
+    return peers
 
 
 def hash_password(

@@ -20,6 +20,7 @@ from .datastore.confirmed import ConfirmedCommits
 from .datastore.persist import secure_state_dir
 from .datastore.schema import Schema
 from .datastore.store import Datastores
+from .netconf.callhome import CallHome
 from .netconf.dispatch import CURRENT_SESSION, Dispatcher
 from .netconf.monitoring import Monitoring
 from .netconf.notifications import EventLog
@@ -120,6 +121,7 @@ class Agent:
         self._ids = itertools.count(1)
         self._capabilities = STATIC_CAPABILITIES + self._module_capabilities()
         self.ssh: SshServer | None = None
+        self.call_home: CallHome | None = None
 
     # ---- capabilities and state -------------------------------------------------------
 
@@ -217,7 +219,14 @@ class Agent:
         with self._sessions_lock:
             self._reserved -= 1
 
-    def run_session(self, channel: paramiko.Channel, username: str, peer: str) -> None:
+    def run_session(
+        self,
+        channel: paramiko.Channel,
+        username: str,
+        peer: str,
+        *,
+        idle_timeout: float | None = None,
+    ) -> None:
         session = Session(
             next(self._ids),
             username,
@@ -227,7 +236,9 @@ class Agent:
             self.config.max_message_size,
             max_elements=self.config.max_message_elements,
             hello_timeout=self.config.hello_timeout,
+            idle_timeout=idle_timeout,
         )
+        session.keep_idle = lambda: session.id in self.events.subscriptions
         with self._sessions_lock:
             self._reserved -= 1
             self._sessions[session.id] = session
@@ -284,6 +295,9 @@ class Agent:
             self.ssh.port,
             self.state_dir,
         )
+        if self.config.call_home:
+            self.call_home = CallHome(self.config.call_home, self.ssh)
+            self.call_home.start()
         return self.ssh.port
 
     def serve_forever(self) -> None:
@@ -293,6 +307,8 @@ class Agent:
     def stop(self) -> None:
         if self.dataplane:
             self.dataplane.stop_monitor()
+        if self.call_home:
+            self.call_home.stop()
         if self.ssh:
             self.ssh.stop()
         for session in self.sessions_snapshot():

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from nnfv_agent.config import ConfigError, hash_password, load, parse_listen, verify_password
@@ -124,3 +126,80 @@ def test_bad_supervision_setting_raises_config_error(tmp_path, body):
     cfg_file.write_text(body + "\n")
     with pytest.raises(ConfigError):
         load(cfg_file)
+
+
+def _call_home(tmp_path, body: str):
+    path = tmp_path / "a.toml"
+    path.write_text(body)
+    return load(path).call_home
+
+
+def test_call_home_defaults_to_persistent_on_port_4334(tmp_path):
+    (peer,) = _call_home(tmp_path, '[[call_home]]\nname = "oss"\naddress = "192.0.2.10"\n')
+    assert (peer.name, peer.address, peer.port, peer.strategy) == (
+        "oss",
+        "192.0.2.10",
+        4334,
+        "persistent",
+    )
+    assert (peer.retry_interval, peer.max_retry_interval, peer.backoff) == (5.0, 300.0, 2.0)
+    assert peer.label == "oss (192.0.2.10:4334)"
+
+
+def test_call_home_lists_several_management_systems_with_their_strategies(tmp_path):
+    peers = _call_home(
+        tmp_path,
+        '[[call_home]]\nname = "oss"\naddress = "2001:db8::1"\nport = 4335\n'
+        "retry_interval = 1\nmax_retry_interval = 60\nbackoff = 1.5\njitter = 0\n"
+        '[[call_home]]\nname = "inventory"\naddress = "nms.example.net"\n'
+        'strategy = "periodic"\nperiod = 900\nidle_timeout = 0\n',
+    )
+    assert [(p.name, p.strategy) for p in peers] == [
+        ("oss", "persistent"),
+        ("inventory", "periodic"),
+    ]
+    assert (peers[0].port, peers[0].backoff, peers[0].jitter) == (4335, 1.5, 0.0)
+    assert peers[0].label == "oss ([2001:db8::1]:4335)"
+    assert (peers[1].period, peers[1].idle_timeout) == (900.0, 0.0)
+
+
+def test_no_call_home_section_means_no_calls(tmp_path):
+    assert _call_home(tmp_path, "max_sessions = 3\n") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('call_home = "x"\n', "list of tables"),
+        ('[[call_home]]\nname = "oss"\n', "address"),
+        ('[[call_home]]\naddress = "h"\nport = 0\n', "port must be"),
+        ('[[call_home]]\naddress = "h"\nport = "830"\n', "port must be"),
+        ('[[call_home]]\naddress = "h"\nstrategy = "sometimes"\n', "strategy must be"),
+        ('[[call_home]]\naddress = "h"\nretry_interval = 0\n', "retry_interval must be more"),
+        ('[[call_home]]\naddress = "h"\nretry_interval = "5s"\n', "number of seconds"),
+        ('[[call_home]]\naddress = "h"\nbackoff = 0.5\n', "backoff must be 1"),
+        ('[[call_home]]\naddress = "h"\njitter = 1\n', "jitter"),
+        (
+            '[[call_home]]\naddress = "h"\nretry_interval = 10\nmax_retry_interval = 5\n',
+            "at least retry_interval",
+        ),
+        ('[[call_home]]\naddress = "h"\nperiod = 60\n', "only apply to the periodic"),
+        (
+            '[[call_home]]\naddress = "h"\nstrategy = "periodic"\nbackoff = 2\n',
+            "only apply to the persistent",
+        ),
+        ('[[call_home]]\naddress = "h"\nidle_timeout = -1\n', "only apply"),
+        (
+            '[[call_home]]\naddress = "h"\nstrategy = "periodic"\nidle_timeout = -1\n',
+            "idle_timeout must be 0 or more",
+        ),
+        ('[[call_home]]\naddress = "h"\nrety_interval = 5\n', "unknown settings: rety_interval"),
+        (
+            '[[call_home]]\nname = "a"\naddress = "h"\n[[call_home]]\nname = "a"\naddress = "i"\n',
+            "two [[call_home]] entries are named 'a'",
+        ),
+    ],
+)
+def test_bad_call_home_entry_is_refused_with_a_message_naming_the_problem(tmp_path, body, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _call_home(tmp_path, body)

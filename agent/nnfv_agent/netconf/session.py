@@ -6,6 +6,7 @@ import ctypes
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -73,6 +74,10 @@ class Session:
     # RFC 6470 termination-reason, and who killed the session.
     end_reason: str = "dropped"
     killed_by: int | None = None
+    # Seconds without a message from the peer after which the session is closed (None: never),
+    # unless `keep_idle()` says otherwise (RFC 8071: a session with a subscription stays).
+    idle_timeout: float | None = None
+    keep_idle: Callable[[], bool] | None = None
 
     def __post_init__(self) -> None:
         self._send_lock = threading.Lock()
@@ -112,6 +117,10 @@ class Session:
             except TimeoutError:
                 if hello:
                     self._hello_timed_out()
+                elif self.keep_idle is not None and self.keep_idle():
+                    continue
+                else:
+                    self._idle_timed_out()
                 return
             except (OSError, EOFError):
                 return
@@ -120,7 +129,7 @@ class Session:
             for message in self._reader.feed(data):
                 if hello:
                     hello = False
-                    self.channel.settimeout(None)
+                    self.channel.settimeout(self.idle_timeout)
                 yield message
 
     def _hello_timed_out(self) -> None:
@@ -131,6 +140,15 @@ class Session:
             self.id,
             self.source_host,
             self.hello_timeout,
+        )
+
+    def _idle_timed_out(self) -> None:
+        self.end_reason = "timeout"
+        log.info(
+            "session %d: nothing from %s for %g s (idle_timeout), closing",
+            self.id,
+            self.source_host,
+            self.idle_timeout,
         )
 
     # ---- lifecycle ----------------------------------------------------------------------

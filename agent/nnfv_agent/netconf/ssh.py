@@ -13,6 +13,11 @@ What an SSH peer may cost is bounded:
 
 Logins are logged once, with the source, when paramiko sends the result: after the password or
 the public-key signature was checked.
+
+Call home (RFC 8071): `serve_socket` runs the same server, with the same authentication and
+session limit, on a TCP connection the agent opened itself. Such a connection does not take one
+of the `max_startups` slots (they bound what strangers dialling in may cost; the agent opens at
+most one connection per configured management system), but it has the same `login_grace_time`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import paramiko
 from paramiko.auth_handler import AuthHandler
@@ -34,7 +40,20 @@ from ..config import PBKDF2_ITERATIONS, AgentConfig, hash_password, verify_passw
 
 log = logging.getLogger(__name__)
 
-ChannelHandler = Callable[[paramiko.Channel, str, str], None]
+
+class ChannelHandler(Protocol):
+    """Runs one NETCONF session on `channel`; `idle_timeout` closes it when the peer is idle."""
+
+    def __call__(
+        self,
+        channel: paramiko.Channel,
+        username: str,
+        peer: str,
+        *,
+        idle_timeout: float | None = None,
+    ) -> None: ...
+
+
 # Channels one connection may open (a client may open a spare one before the netconf one).
 MAX_CHANNELS = 4
 # Sources whose failed logins are remembered (the oldest is forgotten first).
@@ -93,6 +112,23 @@ class _Connection:
     reserved: bool = False  # holds a session slot (from its first channel on)
     in_session: bool = False  # a NETCONF session runs on it
     channels: int = 0
+    outbound: bool = False  # opened by the agent (call home), not accepted
+    idle_timeout: float | None = None  # for its session (call home, periodic strategy)
+    session_thread: threading.Thread | None = None
+    expired: bool = False  # closed for getting no session within login_grace_time
+
+    @property
+    def had_session(self) -> bool:
+        return self.in_session
+
+    def wait_closed(self, session_grace: float = 10.0) -> None:
+        """Block until the SSH connection has ended, and its session thread soon after."""
+        self.transport.join()
+        if self.session_thread is not None:
+            self.session_thread.join(session_grace)
+
+    def close(self) -> None:
+        self.transport.close()
 
 
 class _AuthHandler(AuthHandler):
@@ -248,9 +284,10 @@ class SshServer:
     def _accept(self, conn: socket.socket, peer: str) -> None:
         conn.settimeout(None)
         with self._lock:
-            full = len(self._conns) >= self.config.max_startups
+            inbound = [c for c in self._conns if not c.outbound]
+            full = len(inbound) >= self.config.max_startups
             if not full:
-                mine = sum(1 for c in self._conns if c.peer == peer)
+                mine = sum(1 for c in inbound if c.peer == peer)
                 full = mine >= self.config.max_startups_per_source
             if full:
                 self._refused += 1
@@ -258,22 +295,48 @@ class SshServer:
             self._log_refusal(peer)
             _close_socket(conn)
             return
+        self._serve(conn, peer)
+
+    def serve_socket(
+        self, conn: socket.socket, peer: str, *, idle_timeout: float | None = None
+    ) -> _Connection | None:
+        """Be the SSH server on a connection the agent opened (call home); None if refused.
+
+        The socket belongs to the server from here on, whatever the outcome.
+        """
+        if self._stopping.is_set():
+            _close_socket(conn)
+            return None
+        conn.settimeout(None)
+        return self._serve(conn, peer, outbound=True, idle_timeout=idle_timeout)
+
+    def _serve(
+        self,
+        conn: socket.socket,
+        peer: str,
+        *,
+        outbound: bool = False,
+        idle_timeout: float | None = None,
+    ) -> _Connection | None:
         record = None
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             transport = _Transport(conn)
             transport.add_server_key(self.host_key)
-            record = _Connection(peer, transport)
+            record = _Connection(peer, transport, outbound=outbound, idle_timeout=idle_timeout)
             with self._lock:
                 self._conns.add(record)
             transport.start_server(event=threading.Event(), server=_Auth(self, record))
         except (RuntimeError, OSError, paramiko.SSHException) as exc:
             # RuntimeError: no thread could be started (a task limit). Refuse this one, live on.
-            log.error("could not serve the connection from %s: %s", peer, exc)
+            log.error("could not serve the connection %s %s: %s", _direction(outbound), peer, exc)
             if record is not None:
                 with self._lock:
                     self._conns.discard(record)
+                record.transport.close()
             _close_socket(conn)
+            return None
+        return record
 
     def _log_refusal(self, peer: str) -> None:
         now = time.monotonic()
@@ -304,6 +367,7 @@ class SshServer:
                     self._conns.discard(record)
                     expired.append(record)
         for record in expired:
+            record.expired = True
             log.warning(
                 "closed the connection from %s: no NETCONF session within %g s (login_grace_time)",
                 record.peer,
@@ -328,7 +392,7 @@ class SshServer:
                 return False
             record.in_session = True  # the handler owns the session slot from here on
             self._conns.discard(record)
-        thread = threading.Thread(
+        record.session_thread = thread = threading.Thread(
             target=self._session,
             args=(record, channel, username),
             daemon=True,
@@ -346,7 +410,10 @@ class SshServer:
 
     def _session(self, record: _Connection, channel: paramiko.Channel, username: str) -> None:
         try:
-            self.handler(channel, username, record.peer)
+            if record.idle_timeout:
+                self.handler(channel, username, record.peer, idle_timeout=record.idle_timeout)
+            else:
+                self.handler(channel, username, record.peer)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("SSH connection from %s ended: %s", record.peer, exc)
         finally:
@@ -373,6 +440,10 @@ def _iterations(config: AgentConfig) -> int:
             if len(parts) == 4 and parts[1].isascii() and parts[1].isdigit():
                 return int(parts[1])
     return PBKDF2_ITERATIONS
+
+
+def _direction(outbound: bool) -> str:
+    return "to" if outbound else "from"
 
 
 def _close_socket(conn: socket.socket) -> None:
