@@ -20,6 +20,7 @@ from .datastore.confirmed import ConfirmedCommits
 from .datastore.persist import secure_state_dir
 from .datastore.schema import Schema
 from .datastore.store import Datastores
+from .netconf.access import AccessControl
 from .netconf.dispatch import CURRENT_SESSION, Dispatcher
 from .netconf.monitoring import Monitoring
 from .netconf.notifications import EventLog
@@ -105,6 +106,9 @@ class Agent:
             self.dataplane.register(self.pipeline)
         self.pipeline.observe(self._config_changed)
         self.confirmed = ConfirmedCommits(self.stores)
+        self.nacm = AccessControl(self.schema, config, lambda: self.stores.snapshot("running"))
+        self.dispatcher.exec_check = self.nacm.check_exec
+        self.events.visible = self.nacm.visible_notification
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
         self._sessions: dict[int, Session] = {}

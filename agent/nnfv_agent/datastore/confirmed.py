@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..netconf.errors import ErrorType, RpcError
 from .persist import remove, write_state
-from .store import Datastores
+from .store import Datastores, WriteGuard
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class ConfirmedCommits:
         timeout: int | None,
         persist: str | None,
         persist_id: str | None,
+        guard: WriteGuard | None = None,
     ) -> None:
         with self.stores.writer():
             pending = self.pending
@@ -53,14 +54,14 @@ class ConfirmedCommits:
                     info={"bad-element": "persist-id"},
                 )
             if not confirmed:
-                self.stores.commit(session_id=session_id)
+                self.stores.commit(session_id=session_id, guard=guard)
                 self._finish()
                 return
             rollback_xml = pending.rollback_xml if pending else self.stores.xml("running")
             if pending is None:
                 write_state(self.stores.rollback_file, rollback_xml, keep_previous=False)
             try:
-                self.stores.commit(session_id=session_id)
+                self.stores.commit(session_id=session_id, guard=guard)
             except Exception:
                 if pending is None:
                     remove(self.stores.rollback_file)
