@@ -136,6 +136,8 @@ class AccessControl:
         self.facts = schema_facts(schema)
         self._running = running
         self._compiled: tuple[str | None, Policy] = (None, Policy())
+        # One Access per user name for the current policy (replaced with the policy).
+        self._accesses: tuple[Policy | None, dict[str, Access]] = (None, {})
         self._counters_lock = threading.Lock()
         self.denied_operations = 0
         self.denied_data_writes = 0
@@ -158,14 +160,23 @@ class AccessControl:
         return policy
 
     def access(self, session: Session) -> Access:
-        user = self.config.user(session.username)
-        return Access.of(
-            session.username,
-            self.policy(),
-            self.facts,
-            external_groups=user.groups if user else (),
-            recovery=user.recovery if user else False,
-        )
+        policy = self.policy()
+        owner, accesses = self._accesses
+        if owner is not policy:
+            accesses = {}
+            self._accesses = (policy, accesses)
+        found = accesses.get(session.username)
+        if found is None:
+            user = self.config.user(session.username)
+            found = Access.of(
+                session.username,
+                policy,
+                self.facts,
+                external_groups=user.groups if user else (),
+                recovery=user.recovery if user else False,
+            )
+            accesses[session.username] = found
+        return found
 
     def _count(self, name: str) -> None:
         with self._counters_lock:

@@ -389,6 +389,10 @@ class Access:
     schema: NacmSchema
     rules: tuple[Rule, ...] = ()
     bypass: bool = False  # NACM off, or the recovery user
+    # Decisions that depend on nothing but the rules, remembered (an Access lives as long as
+    # its policy: the enforcer keeps one per user).
+    _exec: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
+    _sees_all: bool | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -408,6 +412,12 @@ class Access:
     # -- protocol operations and notifications (3.4.4, 3.4.6) --
 
     def may_exec(self, namespace: str, name: str) -> bool:
+        known = self._exec.get((namespace, name))
+        if known is None:
+            known = self._exec[(namespace, name)] = self._may_exec(namespace, name)
+        return known
+
+    def _may_exec(self, namespace: str, name: str) -> bool:
         if self.bypass or (namespace, name) == (NC_NS, "close-session"):
             return True
         module = self.schema.module_of(namespace)
@@ -494,7 +504,9 @@ class Access:
 
     def sees_everything(self) -> bool:
         """Nothing of any reply would be pruned (the reply can be sent as it is)."""
-        return self.read_decision((), self.schema.root) == (True, True)
+        if self._sees_all is None:
+            self._sees_all = self.read_decision((), self.schema.root) == (True, True)
+        return self._sees_all
 
 
 # ---- reads: one function every reply goes through ---------------------------------------------
