@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.modules.setdefault("invoke", None)
 
-from graphs import THREE_NF, chain_graph, graphs_config  # noqa: E402
-from local_agent import PASSWORD, USER, LocalAgent  # noqa: E402
 from rpc_latency import pct, timed  # noqa: E402
 
+from graphs import THREE_NF, chain_graph, graphs_config  # noqa: E402
+from local_agent import PASSWORD, USER, LocalAgent  # noqa: E402
 from nnfv_agent.config import hash_password  # noqa: E402
 from nnfv_agent.netconf.access import default_nacm_xml  # noqa: E402
 from nnfv_agent.netconf.client import NetconfClient  # noqa: E402
