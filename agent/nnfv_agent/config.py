@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import AgentError
 
 PBKDF2_ITERATIONS = 200_000
+DEFAULT_GROUPS = ("admin",)
 
 
 @dataclass
@@ -20,6 +21,11 @@ class User:
     name: str
     password_hash: str | None = None
     authorized_keys: list[str] = field(default_factory=list)
+    # NACM groups this user is in (RFC 8341 "external" groups, from the transport's config).
+    # A user listed without `groups` is in DEFAULT_GROUPS, as every user was before NACM.
+    groups: list[str] = field(default_factory=lambda: list(DEFAULT_GROUPS))
+    # The recovery user bypasses NACM (RFC 8341 3.2.4 "recovery session").
+    recovery: bool = False
 
 
 @dataclass
@@ -282,7 +288,17 @@ def load(path: Path | None) -> AgentConfig:
         keys = entry.get("authorized_keys", [])
         if isinstance(keys, str):
             keys = [keys]
-        cfg.users.append(User(entry["name"], entry.get("password_hash"), list(keys)))
+        groups = entry.get("groups", list(DEFAULT_GROUPS))
+        if isinstance(groups, str):
+            groups = [groups]
+        if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+            raise ConfigError(f"{path}: groups of user {entry['name']} must be a list of names")
+        recovery = entry.get("recovery", False)
+        if not isinstance(recovery, bool):
+            raise ConfigError(f"{path}: recovery of user {entry['name']} must be true or false")
+        cfg.users.append(
+            User(entry["name"], entry.get("password_hash"), list(keys), list(groups), recovery)
+        )
     return cfg
 
 

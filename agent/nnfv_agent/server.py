@@ -20,6 +20,7 @@ from .datastore.confirmed import ConfirmedCommits
 from .datastore.persist import secure_state_dir
 from .datastore.schema import Schema
 from .datastore.store import Datastores
+from .netconf.access import AccessControl
 from .netconf.callhome import CallHome
 from .netconf.dispatch import CURRENT_SESSION, Dispatcher
 from .netconf.monitoring import Monitoring
@@ -113,6 +114,9 @@ class Agent:
             retry_min=config.rollback_retry_min,
             retry_max=config.rollback_retry_max,
         )
+        self.nacm = AccessControl(self.schema, config, lambda: self.stores.snapshot("running"))
+        self.dispatcher.exec_check = self.nacm.check_exec
+        self.events.visible = self.nacm.visible_notification
         self.operations = BaseOperations(self)
         self.monitoring = Monitoring(self)
         self._sessions: dict[int, Session] = {}

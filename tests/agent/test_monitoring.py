@@ -25,6 +25,7 @@ CLIENT_MODULES = (
     *OUR_MODULES,
     "ietf-netconf-monitoring",
     "ietf-netconf-with-defaults",
+    "ietf-netconf-acm",
     "nc-notifications",
 )
 NETCONF_STATE = ("subtree", f'<netconf-state xmlns="{NCM}"/>')
@@ -301,7 +302,9 @@ def test_get_config_reply_passes_yanglint(agent, tmp_path, with_defaults):
     assert "fw-nat" in content
     path = tmp_path / "running.xml"
     path.write_text(content)
+    # report-all shows the defaults of /nacm (RFC 8341) too.
     modules = sorted(str(p) for p in YANG.glob("nnfv-*.yang"))
+    modules += [str(p) for p in (YANG / "ietf").glob("ietf-netconf-acm@*.yang")]
     result = subprocess.run(
         [yanglint, "-p", str(YANG), "-p", str(YANG / "ietf"), "-t", "config", *modules, str(path)],
         capture_output=True,

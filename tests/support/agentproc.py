@@ -86,12 +86,14 @@ def write_config(
     dataplane: str = "none",
     netns: str | None = None,
     node_id: str | None = None,
+    users: dict[str, dict[str, object]] | None = None,
     **settings: int | float,
 ) -> None:
     """NETCONF-core tests run config-only (dataplane "none"); data-plane tests pass "native".
 
     `max_sessions=None` keeps the agent's default; `settings` are further numeric limits
-    (for example `hello_timeout=1`).
+    (for example `hello_timeout=1`). `users`: more users, all with PASSWORD, name -> further
+    settings of the user (for example {"groups": ["monitor"]} or {"recovery": True}).
     """
     from nnfv_agent.config import hash_password
 
@@ -109,8 +111,22 @@ def write_config(
         "[[users]]\n"
         f'name = "{USER}"\n'
         f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"\n'
-        f"{keys}"
+        f"{keys}" + "".join(_user_block(name, extra) for name, extra in (users or {}).items())
     )
+
+
+def _user_block(name: str, settings: dict[str, object]) -> str:
+    import json
+
+    from nnfv_agent.config import hash_password
+
+    lines = [
+        "[[users]]",
+        f'name = "{name}"',
+        f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"',
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
 
 
 def example_config(name: str) -> str:

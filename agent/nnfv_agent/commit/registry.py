@@ -27,9 +27,10 @@ EP = GRAPH + "/endpoint"
 RULE = GRAPH + "/flow-rule"
 TPL = "/nnfv-nnf-template:templates/template"
 NODE = "/nnfv-node:node"
+NACM = "/ietf-netconf-acm:nacm"
 
 # The modules whose configuration the registry must cover.
-MODULES = ("nnfv-service-graph", "nnfv-nnf-template", "nnfv-node")
+MODULES = ("nnfv-service-graph", "nnfv-nnf-template", "nnfv-node", "ietf-netconf-acm")
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _node(change: Change, affected: Affected) -> None:
 
 
 def no_kernel_effect(change: Change, affected: Affected) -> None:
-    """Text for people (descriptions): stored and returned, never deployed."""
+    """Stored and returned, never deployed: text for people (descriptions), and the access
+    control rules (/nacm), which the NETCONF layer reads from running on each request."""
 
 
 def _entries(handler: Handler, *paths: str) -> dict[str, Handler]:
@@ -225,6 +227,41 @@ REGISTRY: dict[str, Handler] = {
         NODE + "/accelerator/kind",
     ),
     NODE + "/accelerator/description": no_kernel_effect,
+    **_entries(
+        no_kernel_effect,
+        NACM,
+        *(
+            NACM + "/" + leaf
+            for leaf in (
+                "enable-nacm",
+                "read-default",
+                "write-default",
+                "exec-default",
+                "enable-external-groups",
+                "groups",
+                "groups/group",
+                "groups/group/name",
+                "groups/group/user-name",
+                "rule-list",
+                "rule-list/name",
+                "rule-list/group",
+                "rule-list/rule",
+                *(
+                    "rule-list/rule/" + leaf
+                    for leaf in (
+                        "name",
+                        "module-name",
+                        "rule-type/protocol-operation/rpc-name",
+                        "rule-type/notification/notification-name",
+                        "rule-type/data-node/path",
+                        "access-operations",
+                        "action",
+                        "comment",
+                    )
+                ),
+            )
+        ),
+    ),
 }
 
 

@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..errors import AgentError, Kind, Scope
 from .persist import remove, write_state
-from .store import Datastores
+from .store import Datastores, WriteGuard
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class ConfirmedCommits:
         timeout: int | None,
         persist: str | None,
         persist_id: str | None,
+        guard: WriteGuard | None = None,
     ) -> None:
         with self.stores.writer():
             pending = self.pending
@@ -90,7 +91,7 @@ class ConfirmedCommits:
                     info={"bad-element": "persist-id"},
                 )
             if not confirmed:
-                self.stores.commit(session_id=session_id)
+                self.stores.commit(session_id=session_id, guard=guard)
                 self._supersede(remove_file=True)
                 self._finish()
                 return
@@ -98,7 +99,7 @@ class ConfirmedCommits:
             if pending is None:
                 write_state(self.stores.rollback_file, rollback_xml, keep_previous=False)
             try:
-                self.stores.commit(session_id=session_id)
+                self.stores.commit(session_id=session_id, guard=guard)
             except Exception:
                 if pending is None:
                     if self.retrying is not None:  # the failed rollback still waits: keep it

@@ -8,6 +8,7 @@ so every value and constraint check stays in libyang.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 
 from lxml import etree
@@ -17,6 +18,7 @@ from ..netconf.xml import NC, qn
 from .schema import Schema, SchemaNode
 
 OPERATION = qn(NC, "operation")
+_VALUE_PREFIX = re.compile(r"([A-Za-z_][\w.-]*):")
 EDIT_OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 DEFAULT_OPERATIONS = ("merge", "replace", "none")
 _CREATING = ("merge", "replace", "create")
@@ -275,7 +277,15 @@ class EditEngine:
                 # YANG gives no meaning (it is accepted, not stored).
                 for attr in [a for a in el.attrib if a.startswith(_DROPPED_ATTRIBUTES)]:
                     del el.attrib[attr]
-        etree.cleanup_namespaces(new)
+        # Prefixes used inside values (instance-identifiers and XPath, as in NACM rule paths)
+        # must keep their declarations.
+        used = {
+            m
+            for el in new.iter()
+            if isinstance(el.tag, str) and el.text and ":" in el.text
+            for m in _VALUE_PREFIX.findall(el.text)
+        }
+        etree.cleanup_namespaces(new, keep_ns_prefixes=sorted(used) or None)
         return new
 
     def _step(self, edit: etree._Element, snode: SchemaNode, path: str) -> str:

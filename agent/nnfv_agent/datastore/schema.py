@@ -26,6 +26,7 @@ AGENT_MODULES = (
     "ietf-netconf-with-defaults",
     "ietf-netconf-monitoring",
     "ietf-netconf-notifications",
+    "ietf-netconf-acm",
     "nnfv-service-graph",
     "nnfv-nnf-template",
     "nnfv-node",

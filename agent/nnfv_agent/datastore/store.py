@@ -16,7 +16,7 @@ import contextlib
 import errno
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,9 @@ from .snapshot import Snapshot, split
 log = logging.getLogger(__name__)
 
 DATASTORES = ("running", "candidate", "startup")
+# Called with (the datastore's content now, what a write would make it) before the write is
+# stored or committed; raises to refuse the write (access control: nothing is applied).
+WriteGuard = Callable[["Snapshot", "Snapshot"], None]
 # How long a second writer of running waits for the first before `in-use`.
 DEFAULT_COMMIT_WAIT = 10.0
 
@@ -194,6 +197,7 @@ class Datastores:
         session_id: int,
         default_operation: str = "merge",
         test_option: str = "test-then-set",
+        guard: WriteGuard | None = None,
     ) -> None:
         self._check_target(target, ("running", "candidate"), session_id)
         with self._writing(target):
@@ -201,6 +205,8 @@ class Datastores:
             names = None if test_option == "test-only" else edited_graphs(config, default_operation)
             if names is not None:
                 edited = self._edited_graphs(current, config, names, default_operation)
+                if guard is not None:
+                    guard(current, edited)
                 self._store(target, edited, session_id)
                 return
             base = self._as_element("" if default_operation == "replace" else current.xml)
@@ -210,6 +216,8 @@ class Datastores:
             full = target == "running" or test_option == "test-only"
             tree = self.schema.parse(_serialize(base), validate=full)
             snapshot = Snapshot.from_tree(self.schema, tree, valid=full, touched=None)
+            if guard is not None:
+                guard(current, snapshot)
             if test_option == "test-only":
                 return
             self._store(target, snapshot, session_id)
@@ -231,7 +239,14 @@ class Datastores:
             {n: graphs.get(n) for n in names}, tops, valid=False, touched=touched
         )
 
-    def copy(self, source: str | etree._Element, target: str, *, session_id: int) -> None:
+    def copy(
+        self,
+        source: str | etree._Element,
+        target: str,
+        *,
+        session_id: int,
+        guard: WriteGuard | None = None,
+    ) -> None:
         self._check_target(target, DATASTORES, session_id)
         with self._writing(target):
             if isinstance(source, str):
@@ -252,9 +267,11 @@ class Datastores:
             valid = target != "candidate"
             tree = self.schema.parse(xml, validate=valid) if xml else None
             snapshot = Snapshot.from_tree(self.schema, tree, valid=valid, touched=None)
+            if guard is not None:
+                guard(self.contents[target], snapshot)
             self._store(target, snapshot, session_id)
 
-    def delete(self, target: str, *, session_id: int) -> None:
+    def delete(self, target: str, *, session_id: int, guard: WriteGuard | None = None) -> None:
         if target == "running":
             raise AgentError(
                 "the running datastore cannot be deleted; use edit-config or copy-config",
@@ -263,7 +280,10 @@ class Datastores:
             )
         self._check_target(target, ("candidate", "startup"), session_id)
         with self._edit_lock:
-            self._store(target, Snapshot(self.schema, touched=None), session_id)
+            empty = Snapshot(self.schema, touched=None)
+            if guard is not None:
+                guard(self.contents[target], empty)
+            self._store(target, empty, session_id)
 
     def discard_changes(self) -> None:
         with self._edit_lock:
@@ -287,12 +307,14 @@ class Datastores:
         plan.context["snapshots"] = (running, candidate)  # keeps both trees alive with it
         return plan
 
-    def commit(self, *, session_id: int) -> Plan:
+    def commit(self, *, session_id: int, guard: WriteGuard | None = None) -> Plan:
         """Copy candidate to running through the commit transaction."""
         with self.writer():
             self.locks.check_writable("running", session_id)
             self.locks.check_writable("candidate", session_id)
             candidate = self.contents["candidate"]
+            if guard is not None:
+                guard(self.contents["running"], candidate)
             return self._commit(candidate, from_candidate=candidate)
 
     def restore_running(self, xml: str) -> Plan:

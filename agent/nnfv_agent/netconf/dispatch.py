@@ -35,6 +35,8 @@ CURRENT_SESSION: ContextVar[Session | None] = ContextVar("current_session", defa
 
 Reply = None | RawData | list[etree._Element]
 Handler = Callable[["Session", etree._Element], Reply]
+# Raises (access-denied) when the session may not run the operation (namespace, name).
+ExecCheck = Callable[["Session", str, str], None]
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Dispatcher:
         self.handlers: dict[tuple[str, str], Handler] = {}
         self.capabilities = capabilities
         self.stats = Statistics(datetime.now(UTC))
+        self.exec_check: ExecCheck | None = None
 
     def register(self, namespace: str, name: str, handler: Handler) -> None:
         self.handlers[(namespace, name)] = handler
@@ -96,6 +99,8 @@ class Dispatcher:
                 )
             session.counters.in_rpcs += 1
             self.stats.in_rpcs += 1
+            if self.exec_check is not None:
+                self.exec_check(session, q.namespace or "", q.localname)
             token = CURRENT_SESSION.set(session)
             try:
                 result = handler(session, op)

@@ -152,6 +152,8 @@ class EventLog:
         self.events: collections.deque[Event] = collections.deque(maxlen=size)
         self.subscriptions: dict[int, Subscription] = {}
         self.lock = threading.Lock()  # guards events and subscriptions; never held while sending
+        # Access control: an event's content as a subscriber may see it, or None (dropped).
+        self.visible: Callable[[Session, str], str | None] | None = None
         dispatcher.register(NOTIF, "create-subscription", self.create_subscription)
 
     # ---- producers ------------------------------------------------------------------------
@@ -277,7 +279,10 @@ class EventLog:
         """The subscription's writer: replay, then live events, until the subscription ends."""
         if sub.start is not None:
             for event in sub.replay:
-                if sub.ended.is_set() or (self._selects(sub, event) and not sub.send(event)):
+                if sub.ended.is_set():
+                    return
+                shown = self._visible(sub, event)
+                if shown is not None and self._selects(sub, shown) and not sub.send(shown):
                     return
             sub.replay = []
             if not sub.send(Event(now(), f'<replayComplete xmlns="{NCEVENT}"/>')):
@@ -293,8 +298,23 @@ class EventLog:
                 return
             if item is _STOP or sub.ended.is_set():
                 return
-            if self._selects(sub, item) and not sub.send(item):
+            shown = self._visible(sub, item)
+            if shown is not None and self._selects(sub, shown) and not sub.send(shown):
                 return
+
+    def _visible(self, sub: Subscription, event: Event) -> Event | None:
+        """The event as NACM lets this subscriber see it (checked when it is sent, with the
+        rules in force then), or None."""
+        if self.visible is None:
+            return event
+        try:
+            content = self.visible(sub.session, event.content)
+        except Exception as exc:  # noqa: BLE001 - a failed check withholds, never leaks
+            log.warning("session %d: notification access check failed: %s", sub.session.id, exc)
+            return None
+        if content is None:
+            return None
+        return event if content is event.content else Event(event.time, content)
 
     def _selects(self, sub: Subscription, event: Event) -> bool:
         try:

@@ -9,6 +9,7 @@ from lxml import etree
 from .dispatch import RawData, Reply
 from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
 from .filters import Budget, subtree, xpath
+from .nacm import prune_for_read
 from .session import Session
 from .xml import NC, NNFVA, WD, child, child_text, local, ns_of, qn
 
@@ -55,15 +56,22 @@ class BaseOperations:
     def get(self, session: Session, op: etree._Element) -> Reply:
         mode = _with_defaults(op)
         xml = self.agent.operational_xml(self.stores.xml("running", mode))
+        xml = self.agent.nacm.with_counters(xml)
         return self._filtered(session, op, _tag_defaults(xml, mode), self.agent.state_data(op))
 
     def _filtered(
         self, session: Session, op: etree._Element, config_xml: str, state: list[etree._Element]
     ) -> Reply:
+        """The one place replies with data are assembled: NACM read filtering (before the
+        client's filter, so a filter cannot test what the user may not read), then the filter."""
         filt = child(op, "filter")
-        if filt is None and not state:
+        access = self.agent.nacm.access(session)
+        sees_all = access.sees_everything()
+        if filt is None and not state and sees_all:
             return RawData(config_xml)
         data = list(etree.fromstring(f"<data>{config_xml}</data>")) + state
+        if not sees_all:
+            data = prune_for_read(access, data)
         if filt is not None:
             cfg = self.agent.config
             budget = Budget(cfg.xpath_timeout, cfg.xpath_max_memory, lambda: not session.alive())
@@ -132,6 +140,7 @@ class BaseOperations:
             session_id=session.id,
             default_operation=default_op,
             test_option=test_option,
+            guard=self.agent.nacm.write_guard(session),
         )
         return None
 
@@ -141,16 +150,19 @@ class BaseOperations:
         if source_el is None:
             raise missing_element("source", "copy-config")
         inline = child(source_el, "config")
+        guard = self.agent.nacm.write_guard(session)
         if inline is not None:
-            self.stores.copy(inline, target, session_id=session.id)
+            self.stores.copy(inline, target, session_id=session.id, guard=guard)
             return None
         source = self._datastore(op, "source", DATASTORE_NAMES)
-        self.stores.copy(source, target, session_id=session.id)
+        self.stores.copy(source, target, session_id=session.id, guard=guard)
         return None
 
     def delete_config(self, session: Session, op: etree._Element) -> Reply:
         target = self._datastore(op, "target", DATASTORE_NAMES)
-        self.stores.delete(target, session_id=session.id)
+        self.stores.delete(
+            target, session_id=session.id, guard=self.agent.nacm.write_guard(session)
+        )
         return None
 
     def discard_changes(self, session: Session, op: etree._Element) -> Reply:
@@ -201,6 +213,7 @@ class BaseOperations:
             timeout=timeout,
             persist=persist,
             persist_id=child_text(op, "persist-id"),
+            guard=self.agent.nacm.write_guard(session),
         )
         return None
 

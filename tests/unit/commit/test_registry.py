@@ -5,6 +5,7 @@ import pytest
 from nnfv_agent.commit.changes import Change, ChangeKind, list_keys
 from nnfv_agent.commit.registry import (
     GRAPH,
+    NACM,
     REGISTRY,
     UnmappedChange,
     classify,
@@ -39,9 +40,10 @@ def test_change_to_an_unmapped_node_is_refused_not_ignored():
         classify([change])
 
 
-def test_only_descriptions_are_declared_without_kernel_effect():
+def test_only_descriptions_and_access_rules_are_declared_without_kernel_effect():
     quiet = sorted(p for p, h in REGISTRY.items() if h is no_kernel_effect)
-    assert all(p.endswith("/description") for p in quiet)
+    assert all(p.endswith("/description") or p.startswith(NACM) for p in quiet)
+    assert NACM + "/rule-list/rule/rule-type/data-node/path" in quiet
 
 
 def change(kind: ChangeKind, path: str, schema_path: str) -> Change:
