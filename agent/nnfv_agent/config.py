@@ -322,7 +322,7 @@ _STRATEGY_KEYS = {
 }
 
 
-def _number(where: str, key: str, value: object, *, positive: bool) -> float:
+def _seconds(where: str, key: str, value: object, *, positive: bool) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ConfigError(f"{where}: {key} must be a number of seconds")
     if value < 0 or (positive and value == 0):
@@ -365,17 +365,17 @@ def _call_home(path: Path, entries: object) -> list[CallHomePeer]:
         peer = CallHomePeer(name, address.strip("[]"), port, strategy)
         for key in ("retry_interval", "max_retry_interval", "period", "connect_timeout"):
             if key in entry:
-                setattr(peer, key, _number(where, key, entry[key], positive=True))
+                setattr(peer, key, _seconds(where, key, entry[key], positive=True))
         if "idle_timeout" in entry:
-            peer.idle_timeout = _number(
+            peer.idle_timeout = _seconds(
                 where, "idle_timeout", entry["idle_timeout"], positive=False
             )
         if "backoff" in entry:
-            peer.backoff = _number(where, "backoff", entry["backoff"], positive=True)
+            peer.backoff = _seconds(where, "backoff", entry["backoff"], positive=True)
             if peer.backoff < 1:
                 raise ConfigError(f"{where}: backoff must be 1 (no growth) or more")
         if "jitter" in entry:
-            peer.jitter = _number(where, "jitter", entry["jitter"], positive=False)
+            peer.jitter = _seconds(where, "jitter", entry["jitter"], positive=False)
             if peer.jitter >= 1:
                 raise ConfigError(f"{where}: jitter must be a fraction from 0 to less than 1")
         if peer.max_retry_interval < peer.retry_interval:
