@@ -22,6 +22,7 @@ from .datastore.schema import Schema
 from .datastore.store import Datastores
 from .netconf.dispatch import CURRENT_SESSION, Dispatcher
 from .netconf.monitoring import Monitoring
+from .netconf.nmda import NmdaOperations
 from .netconf.notifications import EventLog
 from .netconf.operations import BaseOperations
 from .netconf.session import BASE_10, BASE_11, Session
@@ -46,6 +47,9 @@ STATIC_CAPABILITIES = [
     CAP + "notification:1.0",
     CAP + "interleave:1.0",
     CAP + "with-defaults:1.0?basic-mode=explicit&also-supported=report-all,report-all-tagged,trim",
+    # RFC 8526: get-data's with-defaults also applies to the operational datastore.
+    CAP + "with-operational-defaults:1.0"
+    "?basic-mode=explicit&also-supported=report-all,report-all-tagged,trim",
 ]
 
 _RFC6470_OPERATION = {
@@ -106,6 +110,7 @@ class Agent:
         self.pipeline.observe(self._config_changed)
         self.confirmed = ConfirmedCommits(self.stores)
         self.operations = BaseOperations(self)
+        self.nmda = NmdaOperations(self, self.operations)
         self.monitoring = Monitoring(self)
         self._sessions: dict[int, Session] = {}
         self._sessions_lock = threading.Lock()

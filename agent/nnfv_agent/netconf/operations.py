@@ -63,21 +63,41 @@ class BaseOperations:
         filt = child(op, "filter")
         if filt is None and not state:
             return RawData(config_xml)
+        wrapper = etree.Element(qn(NC, "data"))
+        wrapper.extend(self.assemble(session, filt, config_xml, state))
+        return [wrapper]
+
+    def assemble(
+        self,
+        session: Session,
+        filt: etree._Element | None,
+        config_xml: str,
+        state: list[etree._Element],
+        *,
+        mark: str | None = None,
+    ) -> list[etree._Element]:
+        """The data of a reply, from configuration and state, through an RFC 6241 <filter>.
+
+        The one place where get, get-config (when filtered or with state) and get-data build
+        what they return. With `mark`, the nodes the filter selects carry that attribute.
+        """
         data = list(etree.fromstring(f"<data>{config_xml}</data>")) + state
         if filt is not None:
             cfg = self.agent.config
             budget = Budget(cfg.xpath_timeout, cfg.xpath_max_memory, lambda: not session.alive())
-            data = self._apply_filter(filt, data, budget)
-        wrapper = etree.Element(qn(NC, "data"))
-        wrapper.extend(data)
-        return [wrapper]
+            data = self._apply_filter(filt, data, budget, mark)
+        return data
 
     def _apply_filter(
-        self, filt: etree._Element, data: list[etree._Element], budget: Budget
+        self,
+        filt: etree._Element,
+        data: list[etree._Element],
+        budget: Budget,
+        mark: str | None = None,
     ) -> list[etree._Element]:
         kind = filt.get("type", "subtree")
         if kind == "subtree":
-            return subtree(data, filt, self.agent.keys_of, budget)
+            return subtree(data, filt, self.agent.keys_of, budget, mark=mark)
         if kind == "xpath":
             select = filt.get("select")
             if not select:
@@ -87,7 +107,7 @@ class BaseOperations:
                     ErrorType.PROTOCOL,
                     info={"bad-attribute": "select", "bad-element": "filter"},
                 )
-            return xpath(data, select, filt.nsmap, self.agent.keys_of, budget)
+            return xpath(data, select, filt.nsmap, self.agent.keys_of, budget, mark=mark)
         raise RpcError(
             "bad-attribute",
             f"unknown filter type '{kind}'",
