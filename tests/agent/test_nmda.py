@@ -521,3 +521,46 @@ def test_edit_data_respects_the_lock_of_another_session(loaded: RawClient, agent
         assert err is not None
     finally:
         other.close()
+
+
+# ---- lock, unlock and validate name NMDA datastores (ietf-netconf-nmda augments) ----------------
+
+
+def test_lock_and_unlock_accept_an_nmda_datastore(loaded: RawClient, agent) -> None:
+    target = f'<target><datastore xmlns="{NCDS}" xmlns:ds="{DS}">ds:candidate</datastore></target>'
+    assert_ok(loaded.rpc(f"<lock>{target}</lock>"))
+    other = RawClient(agent)
+    try:
+        reply = other.rpc("<lock><target><candidate/></target></lock>")
+        assert field(the_error(reply), "error-tag") == "lock-denied"
+    finally:
+        other.close()
+    assert_ok(loaded.rpc(f"<unlock>{target}</unlock>"))
+
+
+def test_lock_on_operational_is_an_invalid_value(loaded: RawClient) -> None:
+    target = (
+        f'<target><datastore xmlns="{NCDS}" xmlns:ds="{DS}">ds:operational</datastore></target>'
+    )
+    err = error_of(loaded.rpc(f"<lock>{target}</lock>"), "invalid-value")
+    assert info(err, "bad-element") == "datastore"
+
+
+def test_validate_accepts_an_nmda_datastore(loaded: RawClient) -> None:
+    source = f'<source><datastore xmlns="{NCDS}" xmlns:ds="{DS}">ds:candidate</datastore></source>'
+    assert_ok(loaded.rpc(f"<validate>{source}</validate>"))
+
+
+def test_ncclient_reads_operational_with_dispatch(loaded: RawClient, agent) -> None:
+    """ncclient has no get_data method; its generic dispatch sends the RPC as it is."""
+    from support.clients import ncclient_connect
+
+    rpc = etree.fromstring(
+        f'<get-data xmlns="{NCDS}" xmlns:ds="{DS}"><datastore>ds:operational</datastore>'
+        f'<xpath-filter xmlns:g="{NFG}">/g:graphs/g:graph/g:name</xpath-filter></get-data>'
+    )
+    with ncclient_connect(agent) as m:
+        reply = m.dispatch(rpc)
+    data = etree.fromstring(reply.xml.encode()).find(f"{{{NCDS}}}data")
+    assert data is not None
+    assert sorted(values(data, "nfg:graphs/nfg:graph/nfg:name")) == ["access", "uplink"]

@@ -13,16 +13,14 @@ from lxml import etree
 from .dispatch import Reply
 from .errors import ErrorType, RpcError, missing_element
 from .nmda_tree import ORIGIN, SELECTED, annotate_origin, keep_config, limit_depth, unmark
-from .operations import WD_MODES, _tag_defaults
+from .operations import WD_MODES, tag_defaults
 from .session import Session
-from .xml import NC, WD, local, ns_of, qn
+from .xml import DS, NC, NCDS, WD, identity, local, ns_of, qn
 
 if TYPE_CHECKING:
     from ..server import Agent
     from .operations import BaseOperations
 
-NCDS = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
-DS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 NFG = "urn:nnfv:yang:nnfv-service-graph"
 # The <data> elements around reply data (the assembly's and get-data's): not schema nodes.
 _WRAPPERS = (("", "data"), (NCDS, "data"))
@@ -81,7 +79,7 @@ class NmdaOperations:
         else:
             config_xml, state = stores.xml(name, mode), []
         mark = SELECTED if depth is not None and filt is not None else None
-        data = self.base.assemble(session, filt, _tag_defaults(config_xml, mode), state, mark=mark)
+        data = self.base.assemble(session, filt, tag_defaults(config_xml, mode), state, mark=mark)
 
         keys_of, is_config = self.agent.keys_of, self.is_config
         if config_filter is not None:
@@ -187,13 +185,6 @@ def _param(op: etree._Element, name: str) -> etree._Element | None:
 def _param_text(op: etree._Element, name: str) -> str | None:
     el = _param(op, name)
     return None if el is None else (el.text or "").strip()
-
-
-def identity(el: etree._Element) -> tuple[str | None, str]:
-    """An identityref value: (namespace of its prefix, identity name)."""
-    text = (el.text or "").strip()
-    prefix, _, name = text.rpartition(":")
-    return el.nsmap.get(prefix or None), name
 
 
 def _datastore(op: etree._Element, allowed: tuple[str, ...], *, writing: bool = False) -> str:

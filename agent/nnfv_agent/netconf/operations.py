@@ -10,7 +10,7 @@ from .dispatch import RawData, Reply
 from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
 from .filters import Budget, subtree, xpath
 from .session import Session
-from .xml import NC, NNFVA, WD, child, child_text, local, ns_of, qn
+from .xml import DS, NC, NCDS, NNFVA, WD, child, child_text, identity, local, ns_of, qn
 
 if TYPE_CHECKING:
     from ..server import Agent
@@ -49,13 +49,13 @@ class BaseOperations:
     def get_config(self, session: Session, op: etree._Element) -> Reply:
         source = self._datastore(op, "source", DATASTORE_NAMES)
         mode = _with_defaults(op)
-        xml = _tag_defaults(self.stores.xml(source, mode), mode)
+        xml = tag_defaults(self.stores.xml(source, mode), mode)
         return self._filtered(session, op, xml, [])
 
     def get(self, session: Session, op: etree._Element) -> Reply:
         mode = _with_defaults(op)
         xml = self.agent.operational_xml(self.stores.xml("running", mode))
-        return self._filtered(session, op, _tag_defaults(xml, mode), self.agent.state_data(op))
+        return self._filtered(session, op, tag_defaults(xml, mode), self.agent.state_data(op))
 
     def _filtered(
         self, session: Session, op: etree._Element, config_xml: str, state: list[etree._Element]
@@ -279,6 +279,14 @@ class BaseOperations:
                 "the :url capability is not supported",
                 ErrorType.PROTOCOL,
             )
+        if ns_of(el) == NCDS and name == "datastore":  # RFC 8526 augments lock, unlock, validate
+            namespace, name = identity(el)
+            if namespace == DS and name in allowed:
+                return name
+            raise invalid_value(
+                f"'{(el.text or '').strip()}' is not a datastore <{local(op)}> accepts",
+                info={"bad-element": "datastore"},
+            )
         if ns_of(el) != NC or name not in allowed:
             raise invalid_value(
                 f"<{name}> is not a valid {which} for <{local(op)}>", info={"bad-element": which}
@@ -297,7 +305,7 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _tag_defaults(xml: str, mode: str | None) -> str:
+def tag_defaults(xml: str, mode: str | None) -> str:
     if mode != "report-all-tagged":
         return xml
     return xml.replace(_LY_WD_NS, _RFC_WD_NS).replace(' ncwd:default="true"', ' wd:default="true"')

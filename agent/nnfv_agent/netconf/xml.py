@@ -8,6 +8,8 @@ NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NCM = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
 WD = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
 YANGLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
+NCDS = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
+DS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 NNFVA = "urn:nnfv:yang:nnfv-agent"
 
 # No entities, no DTD, no network: a NETCONF peer never needs them, and each is an attack surface.
@@ -72,3 +74,10 @@ def child_text(el: etree._Element, name: str, ns: str = NC) -> str | None:
     if found is None:
         return None
     return (found.text or "").strip()
+
+
+def identity(el: etree._Element) -> tuple[str | None, str]:
+    """An identityref value: (namespace of its prefix in scope, identity name)."""
+    text = (el.text or "").strip()
+    prefix, _, name = text.rpartition(":")
+    return el.nsmap.get(prefix or None), name

@@ -14,9 +14,8 @@ import copy
 
 from lxml import etree
 
-from .xml import YANGLIB, qn
+from .xml import DS, YANGLIB, qn
 
-DS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 CONVENTIONAL = ("running", "candidate", "startup")
 
 
