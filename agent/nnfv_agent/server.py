@@ -24,6 +24,7 @@ from .netconf.access import AccessControl
 from .netconf.callhome import CallHome
 from .netconf.dispatch import CURRENT_SESSION, Dispatcher
 from .netconf.monitoring import Monitoring
+from .netconf.nmda import NmdaOperations
 from .netconf.notifications import EventLog
 from .netconf.operations import BaseOperations
 from .netconf.session import BASE_10, BASE_11, Session
@@ -48,6 +49,9 @@ STATIC_CAPABILITIES = [
     CAP + "notification:1.0",
     CAP + "interleave:1.0",
     CAP + "with-defaults:1.0?basic-mode=explicit&also-supported=report-all,report-all-tagged,trim",
+    # RFC 8526: get-data's with-defaults also applies to the operational datastore.
+    CAP + "with-operational-defaults:1.0"
+    "?basic-mode=explicit&also-supported=report-all,report-all-tagged,trim",
 ]
 
 _RFC6470_OPERATION = {
@@ -118,6 +122,7 @@ class Agent:
         self.dispatcher.exec_check = self.nacm.check_exec
         self.events.visible = self.nacm.visible_notification
         self.operations = BaseOperations(self)
+        self.nmda = NmdaOperations(self, self.operations)
         self.monitoring = Monitoring(self)
         self._sessions: dict[int, Session] = {}
         self._sessions_lock = threading.Lock()

@@ -33,7 +33,24 @@ AGENT_MODULES = (
     "nnfv-agent",
     "notifications",
     "nc-notifications",
+    # NMDA (RFC 8342, RFC 8526): get-data, edit-data and the origin annotation.
+    "ietf-origin",
+    "ietf-netconf-nmda",
 )
+# The features the server implements, per module (other modules: none). ietf-netconf's :url
+# is not among them, so no parameter that needs it is accepted.
+FEATURES = {
+    "ietf-netconf": (
+        "writable-running",
+        "candidate",
+        "confirmed-commit",
+        "rollback-on-error",
+        "validate",
+        "startup",
+        "xpath",
+    ),
+    "ietf-netconf-nmda": ("origin", "with-defaults"),
+}
 
 _LOCATION = re.compile(r'(?:Data|Schema) location "([^"]*)"')
 # Paths must be resolved by libyang for error-path; storing messages keeps them per context.
@@ -97,8 +114,8 @@ class Schema:
         self.lock = threading.RLock()
         for name in AGENT_MODULES:
             mod = self.ctx.load_module(name)
-            if name == "ietf-netconf":
-                mod.feature_enable_all()
+            if name in FEATURES:
+                _enable(mod, FEATURES[name])
         self.root = SchemaNode("", "", "", "", "root")
         self.prefixes: dict[str, str] = {}  # module name -> prefix
         self.namespaces: dict[str, str] = {}  # module name -> namespace
@@ -137,6 +154,22 @@ class Schema:
         if kind in ("container", "list"):
             for sub in snode.children():
                 self._index(sub, node)
+
+    def config_modules(self) -> set[str]:
+        """The modules that define configuration (top-level config true nodes)."""
+        return {node.module for node in self.root.children.values() if node.config}
+
+    def module_imports(self) -> dict[str, set[str]]:
+        """Each module's directly imported modules."""
+        out: dict[str, set[str]] = {}
+        with self.lock:
+            for mod in self.ctx:
+                imports = mod.cdata.parsed.imports if mod.cdata.parsed != ffi.NULL else ffi.NULL
+                count = 0 if imports == ffi.NULL else ffi.cast("uint64_t *", imports)[-1]
+                out[mod.name()] = {
+                    ffi.string(imports[i].module.name).decode() for i in range(count)
+                }
+        return out
 
     def node_for(self, element_path: list[tuple[str, str]]) -> SchemaNode | None:
         node: SchemaNode | None = self.root
@@ -303,6 +336,14 @@ class Schema:
     def xpath(self, ly_path: str) -> tuple[str, dict[str, str]]:
         """Turn a libyang path (JSON-style module prefixes) into an RFC 6241 error-path."""
         return qualify_path(ly_path, self.prefixes, self.namespaces)
+
+
+def _enable(mod: libyang.Module, features: tuple[str, ...]) -> None:
+    """Enable exactly these features (together: some depend on others)."""
+    names = [ffi.new("char[]", f.encode()) for f in features]
+    array = ffi.new("char *[]", [*names, ffi.NULL])
+    if lib.lys_set_implemented(mod.cdata, array) != lib.LY_SUCCESS:
+        raise RuntimeError(f"cannot enable the features {features} of {mod.name()}")
 
 
 def _cases(snode: libyang.SNode) -> tuple[tuple[str, str], ...]:

@@ -74,7 +74,11 @@ def subtree(
     filt: etree._Element,
     keys_of: KeysOf,
     budget: Budget | None = None,
+    *,
+    mark: str | None = None,
 ) -> list[etree._Element]:
+    """The parts of `data` the subtree filter selects; with `mark`, each node the filter
+    selects (as opposed to its ancestors and keys) carries that attribute."""
     budget = budget or Budget()
     selectors = [f for f in filt if isinstance(f.tag, str)]
     if not selectors:
@@ -84,7 +88,7 @@ def subtree(
         for sel in selectors:
             budget.tick()
             if _matches(sel, node):
-                result = _apply(sel, node, keys_of, budget)
+                result = _apply(sel, node, keys_of, budget, mark)
                 if result is not None:
                     out.append(result)
                     break
@@ -103,13 +107,19 @@ def _is_content_match(sel: etree._Element) -> bool:
 
 
 def _apply(
-    sel: etree._Element, node: etree._Element, keys_of: KeysOf, budget: Budget
+    sel: etree._Element,
+    node: etree._Element,
+    keys_of: KeysOf,
+    budget: Budget,
+    mark: str | None = None,
 ) -> etree._Element | None:
     children = [c for c in sel if isinstance(c.tag, str)]
     if not children:
         if _is_content_match(sel):
-            return copy.deepcopy(node) if (node.text or "").strip() == sel.text.strip() else None
-        return copy.deepcopy(node)
+            if (node.text or "").strip() != sel.text.strip():
+                return None
+            return _selected(node, mark)
+        return _selected(node, mark)
     matches = [c for c in children if _is_content_match(c)]
     others = [c for c in children if not _is_content_match(c)]
     for m in matches:
@@ -117,7 +127,7 @@ def _apply(
         if not any(_matches(m, dc) and (dc.text or "").strip() == m.text.strip() for dc in node):
             return None
     if not others:
-        return copy.deepcopy(node)
+        return _selected(node, mark)
     out = etree.Element(node.tag, nsmap=node.nsmap)
     keys = keys_of(node)
     selected = False
@@ -126,7 +136,7 @@ def _apply(
         for o in others:
             budget.tick()
             if _matches(o, dc):
-                sub = _apply(o, dc, keys_of, budget)
+                sub = _apply(o, dc, keys_of, budget, mark)
                 if sub is not None:
                     break
         if sub is not None:
@@ -135,6 +145,13 @@ def _apply(
         elif etree.QName(dc).localname in keys or any(_matches(m, dc) for m in matches):
             out.append(copy.deepcopy(dc))
     return out if selected else None  # a containment node that selected nothing below it
+
+
+def _selected(node: etree._Element, mark: str | None) -> etree._Element:
+    out = copy.deepcopy(node)
+    if mark:
+        out.set(mark, "")
+    return out
 
 
 # ---- XPath ------------------------------------------------------------------------------------
@@ -177,6 +194,8 @@ def xpath(
     nsmap: dict[str | None, str],
     keys_of: KeysOf,
     budget: Budget | None = None,
+    *,
+    mark: str | None = None,
 ) -> list[etree._Element]:
     budget = budget or Budget()
     select, extra = resolve_unprefixed(select, data, budget)
@@ -195,7 +214,7 @@ def xpath(
         for index, el in enumerate(doc.iter()):
             if index in want:
                 hits.append(el)
-    return _with_ancestors(hits, keys_of)
+    return _with_ancestors(hits, keys_of, mark)
 
 
 def _evaluate(
@@ -419,7 +438,9 @@ def _tokens(select: str) -> list[tuple[str, str, int, int]]:
     return tokens
 
 
-def _with_ancestors(hits: list[etree._Element], keys_of: KeysOf) -> list[etree._Element]:
+def _with_ancestors(
+    hits: list[etree._Element], keys_of: KeysOf, mark: str | None = None
+) -> list[etree._Element]:
     # lxml proxies are short-lived and id() values get reused, so nodes are keyed by their
     # document and their path in it.
     roots: list[etree._Element] = []
@@ -448,7 +469,7 @@ def _with_ancestors(hits: list[etree._Element], keys_of: KeysOf) -> list[etree._
                 _attach(shell, parent_out, roots)
                 made[key(anc)] = shell
             parent_out = made[key(anc)]
-        new = copy.deepcopy(hit)
+        new = _selected(hit, mark)
         old = made.get(key(hit))
         if old is not None:
             parent = old.getparent()

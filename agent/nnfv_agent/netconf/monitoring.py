@@ -10,7 +10,8 @@ from ..datastore.schema import module_namespace, module_revision
 from .dispatch import Reply
 from .errors import ErrorType, RpcError, missing_element
 from .session import Session
-from .xml import NCM, child_text, qn
+from .xml import NCM, YANGLIB, child_text, qn
+from .yanglib import with_datastores
 
 if TYPE_CHECKING:
     from ..server import Agent
@@ -24,6 +25,8 @@ class Monitoring:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
         agent.dispatcher.register(NCM, "get-schema", self.get_schema)
+        self._config_modules = agent.schema.config_modules()
+        self._imports = agent.schema.module_imports()
 
     def schemas(self) -> list[tuple[str, str, str]]:
         """(module, revision, namespace) of every implemented or imported module."""
@@ -96,7 +99,11 @@ class Monitoring:
                 xml = tree.print_mem("xml", with_siblings=True, pretty=False)
             finally:
                 tree.free()
-        return list(etree.fromstring(f"<data>{xml}</data>"))
+        data = list(etree.fromstring(f"<data>{xml}</data>"))
+        for top in data:
+            if top.tag == qn(YANGLIB, "yang-library"):
+                with_datastores(top, self._config_modules, self._imports)
+        return data
 
     def get_schema(self, session: Session, op: etree._Element) -> Reply:
         identifier = child_text(op, "identifier", NCM)

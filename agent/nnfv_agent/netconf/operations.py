@@ -11,7 +11,7 @@ from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_ele
 from .filters import Budget, subtree, xpath
 from .nacm import prune_for_read
 from .session import Session
-from .xml import NC, NNFVA, WD, child, child_text, local, ns_of, qn
+from .xml import DS, NC, NCDS, NNFVA, WD, child, child_text, identity, local, ns_of, qn
 
 if TYPE_CHECKING:
     from ..server import Agent
@@ -50,42 +50,60 @@ class BaseOperations:
     def get_config(self, session: Session, op: etree._Element) -> Reply:
         source = self._datastore(op, "source", DATASTORE_NAMES)
         mode = _with_defaults(op)
-        xml = _tag_defaults(self.stores.xml(source, mode), mode)
+        xml = tag_defaults(self.stores.xml(source, mode), mode)
         return self._filtered(session, op, xml, [])
 
     def get(self, session: Session, op: etree._Element) -> Reply:
         mode = _with_defaults(op)
         xml = self.agent.operational_xml(self.stores.xml("running", mode))
         xml = self.agent.nacm.with_counters(xml)
-        return self._filtered(session, op, _tag_defaults(xml, mode), self.agent.state_data(op))
+        return self._filtered(session, op, tag_defaults(xml, mode), self.agent.state_data(op))
 
     def _filtered(
         self, session: Session, op: etree._Element, config_xml: str, state: list[etree._Element]
     ) -> Reply:
-        """The one place replies with data are assembled: NACM read filtering (before the
-        client's filter, so a filter cannot test what the user may not read), then the filter."""
         filt = child(op, "filter")
-        access = self.agent.nacm.access(session)
-        sees_all = access.sees_everything()
-        if filt is None and not state and sees_all:
+        if filt is None and not state and self.agent.nacm.access(session).sees_everything():
             return RawData(config_xml)
+        wrapper = etree.Element(qn(NC, "data"))
+        wrapper.extend(self.assemble(session, filt, config_xml, state))
+        return [wrapper]
+
+    def assemble(
+        self,
+        session: Session,
+        filt: etree._Element | None,
+        config_xml: str,
+        state: list[etree._Element],
+        *,
+        mark: str | None = None,
+    ) -> list[etree._Element]:
+        """The data of a reply, from configuration and state, through an RFC 6241 <filter>.
+
+        The one place where get, get-config (when filtered or with state) and get-data build
+        what they return. NACM read filtering comes first, so a filter cannot test what the
+        user may not read. With `mark`, the nodes the filter selects carry that attribute.
+        """
         data = list(etree.fromstring(f"<data>{config_xml}</data>")) + state
-        if not sees_all:
+        access = self.agent.nacm.access(session)
+        if not access.sees_everything():
             data = prune_for_read(access, data)
         if filt is not None:
             cfg = self.agent.config
             budget = Budget(cfg.xpath_timeout, cfg.xpath_max_memory, lambda: not session.alive())
-            data = self._apply_filter(filt, data, budget)
-        wrapper = etree.Element(qn(NC, "data"))
-        wrapper.extend(data)
-        return [wrapper]
+            data = self._apply_filter(filt, data, budget, mark)
+        return data
 
     def _apply_filter(
-        self, filt: etree._Element, data: list[etree._Element], budget: Budget
+        self,
+        filt: etree._Element,
+        data: list[etree._Element],
+        budget: Budget,
+        mark: str | None = None,
     ) -> list[etree._Element]:
         kind = filt.get("type", "subtree")
         if kind == "subtree":
-            return subtree(data, filt, self.agent.keys_of, budget)
+            return subtree(data, filt, self.agent.keys_of, budget, mark=mark)
         if kind == "xpath":
             select = filt.get("select")
             if not select:
@@ -95,7 +113,7 @@ class BaseOperations:
                     ErrorType.PROTOCOL,
                     info={"bad-attribute": "select", "bad-element": "filter"},
                 )
-            return xpath(data, select, filt.nsmap, self.agent.keys_of, budget)
+            return xpath(data, select, filt.nsmap, self.agent.keys_of, budget, mark=mark)
         raise RpcError(
             "bad-attribute",
             f"unknown filter type '{kind}'",
@@ -272,6 +290,14 @@ class BaseOperations:
                 "the :url capability is not supported",
                 ErrorType.PROTOCOL,
             )
+        if ns_of(el) == NCDS and name == "datastore":  # RFC 8526 augments lock, unlock, validate
+            namespace, name = identity(el)
+            if namespace == DS and name in allowed:
+                return name
+            raise invalid_value(
+                f"'{(el.text or '').strip()}' is not a datastore <{local(op)}> accepts",
+                info={"bad-element": "datastore"},
+            )
         if ns_of(el) != NC or name not in allowed:
             raise invalid_value(
                 f"<{name}> is not a valid {which} for <{local(op)}>", info={"bad-element": which}
@@ -290,7 +316,7 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _tag_defaults(xml: str, mode: str | None) -> str:
+def tag_defaults(xml: str, mode: str | None) -> str:
     if mode != "report-all-tagged":
         return xml
     return xml.replace(_LY_WD_NS, _RFC_WD_NS).replace(' ncwd:default="true"', ' wd:default="true"')

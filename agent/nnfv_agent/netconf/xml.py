@@ -8,6 +8,8 @@ NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NCM = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
 WD = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
 YANGLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
+NCDS = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
+DS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 NNFVA = "urn:nnfv:yang:nnfv-agent"
 
 # No entities, no DTD, no network: a NETCONF peer never needs them, and each is an attack surface.
@@ -80,3 +82,10 @@ def reply_element(attrs: dict[str, str]) -> etree._Element:
     for key, value in attrs.items():
         reply.set(key, value)
     return reply
+
+
+def identity(el: etree._Element) -> tuple[str | None, str]:
+    """An identityref value: (namespace of its prefix in scope, identity name)."""
+    text = (el.text or "").strip()
+    prefix, _, name = text.rpartition(":")
+    return el.nsmap.get(prefix or None), name
