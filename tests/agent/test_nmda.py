@@ -30,6 +30,7 @@ NODE_CONFIG = (
     "<accelerator><name>qat0</name><kind>crypto</kind></accelerator></node>"
 )
 # The modules whose data an agent returns, for yanglint.
+ACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
 MODULES = [
     YANG / "nnfv-service-graph.yang",
     YANG / "nnfv-nnf-template.yang",
@@ -39,6 +40,7 @@ MODULES = [
     YANG / "ietf" / "ietf-netconf-with-defaults@2011-06-01.yang",
     YANG / "ietf" / "nc-notifications@2008-07-14.yang",
     YANG / "ietf" / "ietf-origin@2018-02-14.yang",
+    YANG / "ietf" / "ietf-netconf-acm@2018-02-14.yang",
 ]
 
 
@@ -225,7 +227,7 @@ def test_yang_library_lists_each_datastore_and_the_modules_it_holds(
         "ds:operational": "complete",
     }
     config = set(values(data, "yl:yang-library/yl:module-set[yl:name='config']/yl:module/yl:name"))
-    assert config == {"nnfv-service-graph", "nnfv-nnf-template", "nnfv-node"}
+    assert config == {"nnfv-service-graph", "nnfv-nnf-template", "nnfv-node", "ietf-netconf-acm"}
     complete = set(
         values(data, "yl:yang-library/yl:module-set[yl:name='complete']/yl:module/yl:name")
     )
@@ -286,7 +288,9 @@ def test_both_filters_at_once_are_refused(loaded: RawClient) -> None:
 
 def test_config_filter_true_drops_server_state(loaded: RawClient, tmp_path: Path) -> None:
     data = validated(loaded, "operational", tmp_path, "<config-filter>true</config-filter>")
-    assert tops(data) == {"graphs", "templates", "node"}
+    # /nacm is a configuration container; its counters are state and are dropped.
+    assert tops(data) == {"graphs", "templates", "node", "nacm"}
+    assert not len(data.find(f"{{{ACM}}}nacm")), etree.tostring(data.find(f"{{{ACM}}}nacm"))
 
 
 def test_config_filter_false_keeps_state_only(loaded: RawClient, tmp_path: Path) -> None:
