@@ -57,7 +57,7 @@ class Catalog:
         self._complete = not problems
 
     def _pack(self, descriptor: Path) -> Template:
-        from ..drivers.compute.archive import pack_directory  # tarfile only when needed
+        from .packing import pack_directory  # tarfile only when needed
 
         root = etree.parse(str(descriptor)).getroot()
         el = root.find(f"{{{NT}}}template") if root.tag == f"{{{NT}}}templates" else root
