@@ -145,6 +145,7 @@ def _http_errors() -> tuple[type[Exception], ...]:
 def _copy_hashing(src: BinaryIO, out: BinaryIO, uri: str) -> str:
     digest = hashlib.sha256()
     total = 0
+    transient: tuple[type[Exception], ...] = (TimeoutError, *_http_errors())
     try:
         while chunk := src.read(CHUNK):
             total += len(chunk)
@@ -153,7 +154,7 @@ def _copy_hashing(src: BinaryIO, out: BinaryIO, uri: str) -> str:
                 raise ArchiveError(f"cannot fetch {uri}: larger than {MAX_ARCHIVE_SIZE} bytes")
             digest.update(chunk)
             out.write(chunk)
-    except (TimeoutError, *_http_errors()) as exc:
+    except transient as exc:
         raise ArchiveError(f"cannot fetch {uri}: {exc or type(exc).__name__}") from exc
     except OSError as exc:
         raise ArchiveError(f"cannot fetch {uri}: read failed: {exc}") from exc
