@@ -107,3 +107,39 @@ def test_pack_directory_refuses_destination_inside_source(tmp_path: Path) -> Non
     src = _sample_tree(tmp_path / "src")
     with pytest.raises(ArchiveError, match="destination is inside the source"):
         pack_directory(src, src / "self.tgz")
+
+
+def test_pack_directory_adds_extra_files_as_if_they_were_in_the_tree(tmp_path: Path) -> None:
+    src = _sample_tree(tmp_path / "src")
+    lib = tmp_path / "lib.sh"
+    lib.write_text("die() { exit 1; }\n")
+    as_extra = pack_directory(src, tmp_path / "a.tgz", {"bin/lib.sh": lib})
+
+    copy = _sample_tree(tmp_path / "copy")
+    (copy / "bin" / "lib.sh").write_text(lib.read_text())
+    in_tree = pack_directory(copy, tmp_path / "b.tgz")
+
+    assert as_extra == in_tree
+    with tarfile.open(tmp_path / "a.tgz") as tar:
+        names = tar.getnames()
+    assert names.index("bin/lib.sh") == names.index("bin/start.sh") - 1  # sorted in place
+
+
+@pytest.mark.parametrize(
+    ("arcname", "why"),
+    [
+        ("bin/start.sh", "is in the tree and added as well"),
+        ("nowhere/lib.sh", "no directory to add"),
+        ("../lib.sh", "bad name"),
+        ("/lib.sh", "bad name"),
+    ],
+)
+def test_pack_directory_refuses_an_extra_file_that_does_not_fit(
+    tmp_path: Path, arcname: str, why: str
+) -> None:
+    src = _sample_tree(tmp_path / "src")
+    lib = tmp_path / "lib.sh"
+    lib.write_text("x\n")
+    with pytest.raises(ArchiveError, match=why):
+        pack_directory(src, tmp_path / "a.tgz", {arcname: lib})
+    assert not (tmp_path / "a.tgz").exists()
