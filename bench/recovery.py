@@ -33,7 +33,7 @@ from lxml import etree  # noqa: E402
 from ncclient import manager  # noqa: E402
 
 from graphs import endpoint, graphs_config, rule  # noqa: E402
-from nnfv_agent.drivers.compute.archive import pack_directory  # noqa: E402
+from nnfv_agent.node.packing import pack_directory  # noqa: E402
 from nnfv_agent.netconf.client import NetconfClient  # noqa: E402
 from simfleet import PASSWORD, USER, SimCpe, sh  # noqa: E402
 

@@ -365,16 +365,23 @@ def test_abrupt_disconnect_releases_the_sessions_locks(agent):
         assert raw_id not in _session_ids(m)
 
 
-def test_extra_netconf_channel_on_one_connection_does_not_leak_a_session_slot(agent_factory):
+def test_second_netconf_channel_on_one_connection_is_refused_and_leaks_no_slot(agent_factory):
+    """One NETCONF session per SSH connection: a second netconf subsystem request on the same
+    connection is refused, the first session keeps working, and closing the connection gives
+    its slot back."""
     agent = agent_factory(max_sessions=2)
     transport = _transport(agent)
     try:
         transport.auth_password(USER, PASSWORD)
-        _open_netconf(transport)
-        try:  # the agent may refuse a second channel; if it accepts it, it must serve it
+        first = _open_netconf(transport)
+        with pytest.raises(paramiko.SSHException):
             _open_netconf(transport)
-        except paramiko.SSHException:
-            pass
+        hello = b""
+        while b"]]>]]>" not in hello:
+            chunk = first.recv(4096)
+            assert chunk, "the first session closed after the second channel was refused"
+            hello += chunk
+        assert b"<session-id>" in hello
     finally:
         transport.close()
 

@@ -13,6 +13,17 @@ from ..model.template import NT, Template, configured_templates, template_from_e
 log = logging.getLogger(__name__)
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "nnf_templates"
+# The shell library of the shipped templates: one copy in the source, packed into each archive.
+SHIPPED_LIB = Path("lib") / "common.sh"
+LIB_IN_ARCHIVE = "scripts/nnfv-lib.sh"
+
+
+def shipped_extras(template_dir: Path, shipped_dir: Path = SHIPPED_DIR) -> dict[str, Path]:
+    """The files the packer adds to a shipped template's archive: the shared shell library."""
+    lib = shipped_dir / SHIPPED_LIB
+    if lib.is_file() and (template_dir / "scripts").is_dir():
+        return {LIB_IN_ARCHIVE: lib}
+    return {}
 
 
 class Catalog:
@@ -57,12 +68,14 @@ class Catalog:
         self._complete = not problems
 
     def _pack(self, descriptor: Path) -> Template:
-        from ..drivers.compute.archive import pack_directory  # tarfile only when needed
+        from .packing import pack_directory  # tarfile only when needed
 
         root = etree.parse(str(descriptor)).getroot()
         el = root.find(f"{{{NT}}}template") if root.tag == f"{{{NT}}}templates" else root
         archive = self.cache_dir / f"{descriptor.parent.name}.tgz"
-        sha = pack_directory(descriptor.parent, archive)
+        sha = pack_directory(
+            descriptor.parent, archive, shipped_extras(descriptor.parent, self.shipped_dir)
+        )
         for name, value in (("uri", archive.as_uri()), ("sha256", sha)):
             found = el.find(f"{{{NT}}}{name}")
             if found is None:

@@ -15,7 +15,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 
-from ..drivers.compute.cgroups import _kernel_at_least
+from ..drivers.compute.cgroups import kernel_at_least
 from ..drivers.naming import Names
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def _cgroups() -> dict[str, Feature]:
             ctrls = fh.read().split()
         version = "v2"
         # The v2 freezer is the cgroup.freeze core file (Linux 5.2+), not a listed controller.
-        if _kernel_at_least(5, 2):
+        if kernel_at_least(5, 2):
             ctrls.append("freezer")
     else:
         version = "v1"

@@ -91,7 +91,7 @@ def template_xml(
     archive: str | None = None,
 ) -> str:
     """Pack a template directory of shell scripts and return its <templates> config."""
-    from nnfv_agent.drivers.compute.archive import pack_directory
+    from nnfv_agent.node.packing import pack_directory
 
     src = tmp_path / f"tpl-{name}"
     (src / "scripts").mkdir(parents=True)

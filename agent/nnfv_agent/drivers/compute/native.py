@@ -329,18 +329,7 @@ class NativeCompute:
         )
 
     def _procs_files(self, inst: NFInstance) -> list[Path]:
-        files = self.cgroups.procs_files(self.cgroup_name(inst.key))
-        weight = inst.template.cpu_weight
-        if self.cgroups.version == 1 and weight in (None, 100):
-            # A v1 cpu group competes as one task against every task of the root group, which
-            # slows an NF down on a busy CPE; at the default weight it is better off without.
-            files = [
-                f
-                for f in files
-                if f.relative_to(self.cgroups.mount).parts[0]
-                not in ("cpu", "cpuacct", "cpu,cpuacct")
-            ]
-        return files
+        return self.cgroups.join_files(self.cgroup_name(inst.key), inst.template.cpu_weight)
 
     @staticmethod
     def _verify_ports(inst: NFInstance) -> None:

@@ -1,226 +1,77 @@
-"""Cgroups against the real kernel: limits, process tracking, freezer, kill and removal.
+"""Cgroups without root: limits, names, detection and both backends on stand-in directories.
 
-Every test works below its own root (nnfv-test-<random>) and the finalizer removes that root from
-every hierarchy, killing whatever a failed test left behind.
+A stand-in tree is a temporary directory laid out like /sys/fs/cgroup (v1: one directory per
+hierarchy with a cgroup.procs; v2: cgroup.controllers at the top). Writes land in plain files,
+so what the backends would ask of the kernel can be read back. These run on any host, cgroup
+v1 or v2, as any user; the kernel tests are in tests/kernel/drivers/compute/test_cgroups.py.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
-from nnfv_agent.drivers.compute import cgroups as cgroups_module
-from nnfv_agent.drivers.compute.cgroups import CgroupError, Cgroups, Limits, cpu_shares
+from nnfv_agent.drivers.compute.cgroups import (
+    CgroupError,
+    Cgroups,
+    Limits,
+    cpu_shares,
+    detect,
+    kernel_at_least,
+)
+from nnfv_agent.drivers.compute.cgroups import manager as manager_module
+from nnfv_agent.drivers.compute.cgroups.v1 import V1
+from nnfv_agent.drivers.compute.cgroups.v2 import V2
 
-MOUNT = Path("/sys/fs/cgroup")
-UNIFIED = MOUNT / "unified"
-V1_HIERARCHIES = ("memory", "cpu", "cpuacct", "freezer", "pids")
 MiB = 1024 * 1024
-
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="cgroups need root"),
-    pytest.mark.skipif(
-        not (MOUNT / "freezer" / "cgroup.procs").exists(), reason="needs cgroup v1 hierarchies"
-    ),
-]
+V1_HIERARCHIES = ("memory", "cpu", "cpuacct", "freezer", "pids")
+V1_FILES = ("cgroup.procs", "memory.limit_in_bytes", "cpu.shares", "pids.max", "freezer.state")
 
 
-# --------------------------------------------------------------------------------------------
-# fixtures
+def v1_tree(mount: Path, hierarchies: tuple[str, ...] = V1_HIERARCHIES) -> Path:
+    for name in hierarchies:
+        (mount / name).mkdir(parents=True)
+        (mount / name / "cgroup.procs").write_text("")
+    return mount
 
 
-def _purge(top: str) -> None:
-    """Thaw, kill and remove ``top`` and everything below it in every hierarchy."""
-    dirs: list[Path] = []
-    for base in [MOUNT, *(p for p in MOUNT.iterdir() if p.is_dir())]:
-        root = base / top
-        if root.is_dir():
-            below = [d for d in root.rglob("*") if d.is_dir()]
-            dirs += [*sorted(below, key=lambda d: len(d.parts), reverse=True), root]
-    for d in dirs:
-        for control, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
-            if (d / control).exists():
-                (d / control).write_text(value)
-    deadline = time.monotonic() + 5
-    while any(_procs(d) for d in dirs) and time.monotonic() < deadline:
-        for d in dirs:
-            for pid in _procs(d):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        time.sleep(0.05)
-    for d in dirs:
-        d.rmdir()
+def v1_instance(mount: Path, root: str, name: str) -> list[Path]:
+    """The directories `create` makes, with the files the kernel would put in them."""
+    dirs = []
+    for hierarchy in V1_HIERARCHIES:
+        directory = mount / hierarchy / root / name
+        directory.mkdir(parents=True)
+        for filename in V1_FILES:
+            (directory / filename).write_text("")
+        dirs.append(directory)
+    return dirs
 
 
-def _procs(directory: Path) -> list[int]:
-    try:
-        return [int(x) for x in (directory / "cgroup.procs").read_text().split()]
-    except FileNotFoundError:
-        return []
+def v1_tree_if_missing(mount: Path) -> Path:
+    """Complete the hierarchies around instance directories made first."""
+    for name in V1_HIERARCHIES:
+        (mount / name / "cgroup.procs").touch()
+    return mount
 
 
-@pytest.fixture
-def root() -> Iterator[str]:
-    top = f"nnfv-test-{uuid4().hex[:8]}"
-    try:
-        yield top
-    finally:
-        _purge(top)
-        leftovers = [p for p in MOUNT.glob(f"*/{top}")] + [p for p in MOUNT.glob(top)]
-        assert leftovers == [], f"cgroup directories left behind: {leftovers}"
-
-
-@pytest.fixture
-def cg(root: str) -> Cgroups:
-    return Cgroups(root=root)
-
-
-@pytest.fixture
-def cg2(root: str) -> Cgroups:
-    if not (UNIFIED / "cgroup.controllers").exists():
-        pytest.skip("no cgroup v2 hierarchy at /sys/fs/cgroup/unified")
-    return Cgroups(root=root, mount=UNIFIED)
-
-
-Spawn = Callable[..., subprocess.Popen]
-
-
-@pytest.fixture
-def spawn() -> Iterator[Spawn]:
-    """Start a command inside a cgroup via preexec; everything started is reaped afterwards."""
-    started: list[subprocess.Popen] = []
-
-    def start(cgroups: Cgroups, name: str, argv: list[str], **kwargs) -> subprocess.Popen:
-        kwargs.setdefault("stdout", subprocess.DEVNULL)
-        proc = subprocess.Popen(argv, preexec_fn=cgroups.preexec(name), text=True, **kwargs)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
-
-
-def _instance_dirs(root: str, name: str) -> list[Path]:
-    return [MOUNT / h / root / name for h in V1_HIERARCHIES]
-
-
-def _cgroup_paths(pid: int) -> dict[str, str]:
-    """controller -> path from /proc/<pid>/cgroup."""
-    result = {}
-    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(","):
-            result[controller] = path
-    return result
-
-
-def _wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-class VirtualClock:
-    """Stands in for the `time` module of cgroups.py: sleeps for real, and counts the time
-    kill_all spends waiting by what it asks to sleep, which does not depend on machine load."""
-
-    def __init__(self) -> None:
-        self.waited = 0.0
-
-    def monotonic(self) -> float:
-        return self.waited
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-        self.waited += seconds
-
-
-def _gone(pid: int) -> bool:
-    """True once pid has exited (a zombie awaiting its parent counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
+def v2_tree(mount: Path, controllers: str = "cpuset cpu io memory pids") -> Path:
+    mount.mkdir(parents=True, exist_ok=True)
+    (mount / "cgroup.controllers").write_text(controllers + "\n")
+    (mount / "cgroup.subtree_control").write_text("")
+    return mount
 
 
 # --------------------------------------------------------------------------------------------
-# detection
-
-
-def test_detects_cgroup_v1_with_all_controllers_on_this_machine(cg: Cgroups) -> None:
-    assert cg.version == 1
-    assert cg.controllers == {"memory", "cpu", "freezer", "pids"}
-
-
-def test_unified_mount_is_detected_as_v2_with_only_the_core_freezer(cg2: Cgroups) -> None:
-    # Hybrid mode: every controller is bound to a v1 hierarchy, the v2 tree has none.
-    assert cg2.version == 2
-    assert cg2.controllers == {"freezer"}
+# limits and names
 
 
 def test_cpu_weight_maps_to_v1_shares_with_default_1024() -> None:
     assert cpu_shares(100) == 1024
     assert cpu_shares(1) == 10
     assert cpu_shares(10000) == 102400
-
-
-# --------------------------------------------------------------------------------------------
-# create
-
-
-def test_create_writes_limits_to_v1_files(cg: Cgroups, root: str) -> None:
-    cg.create("nf1", Limits(memory_limit=64 * MiB, cpu_weight=50, pids_limit=5))
-
-    assert all(d.is_dir() for d in _instance_dirs(root, "nf1"))
-    assert (MOUNT / "memory" / root / "nf1" / "memory.limit_in_bytes").read_text() == "67108864\n"
-    assert (MOUNT / "cpu" / root / "nf1" / "cpu.shares").read_text() == "512\n"
-    assert (MOUNT / "pids" / root / "nf1" / "pids.max").read_text() == "5\n"
-    assert cg.exists("nf1")
-
-
-def test_create_is_idempotent_and_resets_unset_limits(cg: Cgroups, root: str) -> None:
-    cg.create("nf1", Limits(memory_limit=64 * MiB, cpu_weight=50, pids_limit=5))
-    cg.create("nf1", Limits(memory_limit=32 * MiB))
-
-    memory = MOUNT / "memory" / root / "nf1" / "memory.limit_in_bytes"
-    assert memory.read_text() == f"{32 * MiB}\n"
-    assert (MOUNT / "cpu" / root / "nf1" / "cpu.shares").read_text() == "1024\n"
-    assert (MOUNT / "pids" / root / "nf1" / "pids.max").read_text() == "max\n"
-
-    cg.create("nf1", Limits())
-    # v1 reports "unlimited" as the largest page-aligned value.
-    assert int(memory.read_text()) > 2**62
-
-
-def test_root_may_be_nested_so_agents_stay_apart(root: str) -> None:
-    first = Cgroups(root=f"{root}/cpe1")
-    second = Cgroups(root=f"{root}/cpe2")
-
-    first.create("nf", Limits())
-    second.create("other", Limits())
-
-    assert (MOUNT / "freezer" / root / "cpe1" / "nf").is_dir()
-    assert first.list() == ["nf"]
-    assert second.list() == ["other"]
 
 
 @pytest.mark.parametrize(
@@ -233,352 +84,183 @@ def test_root_may_be_nested_so_agents_stay_apart(root: str) -> None:
     ],
     ids=["memory_zero", "weight_zero", "weight_too_big", "pids_zero"],
 )
-def test_create_rejects_invalid_limits_before_touching_the_kernel(
-    cg: Cgroups, root: str, limits: Limits
+def test_create_rejects_invalid_limits_before_touching_the_tree(
+    tmp_path: Path, limits: Limits
 ) -> None:
+    cg = Cgroups(root="nnfv", mount=v1_tree(tmp_path))
     with pytest.raises(CgroupError, match="must be"):
         cg.create("nf1", limits)
     assert not cg.exists("nf1")
+    assert not (tmp_path / "memory" / "nnfv").exists()
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../../escape"])
-def test_create_rejects_names_that_are_not_one_path_component(cg: Cgroups, name: str) -> None:
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../../escape", "new\nline"])
+def test_create_rejects_names_that_are_not_one_path_component(tmp_path: Path, name: str) -> None:
+    cg = Cgroups(root="nnfv", mount=v1_tree(tmp_path))
     with pytest.raises(CgroupError, match="invalid cgroup name"):
         cg.create(name, Limits())
 
 
-def test_constructor_rejects_root_with_dotdot() -> None:
+@pytest.mark.parametrize("root", ["nnfv/../../etc", "/", ""])
+def test_constructor_rejects_a_root_that_is_not_plain_names(tmp_path: Path, root: str) -> None:
     with pytest.raises(CgroupError, match="invalid cgroup root"):
-        Cgroups(root="nnfv/../../etc")
+        Cgroups(root=root, mount=v1_tree(tmp_path))
 
 
-def test_create_refuses_limit_for_missing_controller(cg2: Cgroups) -> None:
-    with pytest.raises(CgroupError, match="memory controller is not available"):
-        cg2.create("nf1", Limits(memory_limit=64 * MiB))
-    assert not cg2.exists("nf1")
+def test_root_is_normalised_without_leading_or_doubled_slashes(tmp_path: Path) -> None:
+    assert Cgroups(root="/nnfv//cpe1/", mount=v1_tree(tmp_path)).root == "nnfv/cpe1"
 
 
-def test_write_failure_names_file_and_cause(cg: Cgroups, root: str) -> None:
-    cg.create("nf1", Limits())
-    with pytest.raises(CgroupError, match=r"cannot write '999999' to .*/cgroup\.procs: No such"):
-        cg.add_process("nf1", 999_999)  # beyond the default pid_max: never a live process
+@pytest.mark.parametrize(
+    ("release", "expected"),
+    [("5.2.0", True), ("6.1.0-13-amd64", True), ("5.1.21", False), ("4.19.0", False)],
+)
+def test_kernel_at_least_compares_major_and_minor(release: str, expected: bool) -> None:
+    assert kernel_at_least(5, 2, release) is expected
+
+
+def test_kernel_release_that_is_not_numeric_counts_as_too_old() -> None:
+    assert kernel_at_least(5, 2, "custom") is False
 
 
 # --------------------------------------------------------------------------------------------
-# processes
+# detection
 
 
-def test_process_started_with_preexec_is_in_every_hierarchy(
-    cg: Cgroups, root: str, spawn: Spawn
+def test_a_tree_with_cgroup_controllers_is_v2(tmp_path: Path) -> None:
+    backend = detect(v2_tree(tmp_path), "nnfv")
+    assert isinstance(backend, V2)
+    assert backend.version == 2
+
+
+def test_a_tree_of_hierarchies_is_v1_with_the_controllers_found(tmp_path: Path) -> None:
+    backend = detect(v1_tree(tmp_path, ("memory", "freezer", "cpuacct")), "nnfv")
+    assert isinstance(backend, V1)
+    assert backend.controllers == {"memory", "freezer"}  # cpuacct is tracked, never limited
+
+
+def test_a_mount_without_any_hierarchy_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CgroupError, match="no cgroup hierarchy found"):
+        Cgroups(root="nnfv", mount=tmp_path)
+
+
+def test_v2_freezer_depends_on_the_kernel_not_on_the_controller_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result(("Linux", "h", "5.1.0", "", "")))
+    assert Cgroups(root="nnfv", mount=v2_tree(tmp_path)).controllers == {"cpu", "memory", "pids"}
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result(("Linux", "h", "5.10.0", "", "")))
+    assert "freezer" in Cgroups(root="nnfv", mount=tmp_path).controllers
+
+
+# --------------------------------------------------------------------------------------------
+# v1 backend
+
+
+def test_v1_create_writes_each_limit_in_its_own_hierarchy(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv/cpe1", "nf1")  # the files the kernel would create
+    cg = Cgroups(root="nnfv/cpe1", mount=v1_tree_if_missing(tmp_path))
+
+    cg.create("nf1", Limits(memory_limit=64 * MiB, cpu_weight=50, pids_limit=5))
+
+    assert all((tmp_path / h / "nnfv" / "cpe1" / "nf1").is_dir() for h in V1_HIERARCHIES)
+    leaf = "nnfv/cpe1/nf1"
+    assert (tmp_path / "memory" / leaf / "memory.limit_in_bytes").read_text() == str(64 * MiB)
+    assert (tmp_path / "cpu" / leaf / "cpu.shares").read_text() == "512"
+    assert (tmp_path / "pids" / leaf / "pids.max").read_text() == "5"
+
+
+def test_v1_unset_limits_are_written_as_no_limit(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
     cg.create("nf1", Limits())
-
-    proc = spawn(cg, "nf1", ["sleep", "60"])
-
-    assert cg.pids("nf1") == [proc.pid]
-    paths = _cgroup_paths(proc.pid)
-    for hierarchy in V1_HIERARCHIES:
-        assert paths[hierarchy] == f"/{root}/nf1", hierarchy
+    leaf = "nnfv/nf1"
+    assert (tmp_path / "memory" / leaf / "memory.limit_in_bytes").read_text() == "-1"
+    assert (tmp_path / "cpu" / leaf / "cpu.shares").read_text() == "1024"
+    assert (tmp_path / "pids" / leaf / "pids.max").read_text() == "max"
 
 
-def test_child_forked_by_a_preexec_shell_is_tracked(cg: Cgroups, spawn: Spawn) -> None:
-    cg.create("nf1", Limits())
-
-    shell = spawn(cg, "nf1", ["sh", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE)
-    child = int(shell.stdout.readline())
-
-    assert cg.pids("nf1") == sorted([shell.pid, child])
+def test_v1_refuses_a_limit_whose_controller_is_not_mounted(tmp_path: Path) -> None:
+    cg = Cgroups(root="nnfv", mount=v1_tree(tmp_path, ("freezer", "cpu")))
+    with pytest.raises(CgroupError, match="pids controller is not available \\(cgroup v1\\)"):
+        cg.create("nf1", Limits(pids_limit=3))
+    assert not cg.exists("nf1")
 
 
-def test_add_process_moves_a_running_process(cg: Cgroups, spawn: Spawn) -> None:
-    cg.create("a", Limits())
-    cg.create("b", Limits())
-    proc = spawn(cg, "a", ["sleep", "60"])
+def test_v1_comounted_hierarchies_get_one_directory(tmp_path: Path) -> None:
+    v1_tree(tmp_path, ("memory", "freezer", "cpu,cpuacct"))
+    (tmp_path / "cpu").symlink_to("cpu,cpuacct")
+    (tmp_path / "cpuacct").symlink_to("cpu,cpuacct")
+    cg = Cgroups(root="nnfv", mount=tmp_path)
 
-    cg.add_process("b", proc.pid)
-
-    assert cg.pids("a") == []
-    assert cg.pids("b") == [proc.pid]
+    assert len(cg.backend.dirs("nf1")) == 3
+    assert cg.controllers == {"memory", "freezer", "cpu"}
 
 
-def test_pids_of_missing_cgroup_is_empty(cg: Cgroups) -> None:
+def test_v1_processes_skip_the_cpu_hierarchies_at_the_default_weight(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+
+    default = {f.parent.parent.parent.name for f in cg.join_files("nf1", None)}
+    weighted = {f.parent.parent.parent.name for f in cg.join_files("nf1", 300)}
+
+    assert default == {"memory", "freezer", "pids"}
+    assert weighted == set(V1_HIERARCHIES)
+    assert cg.join_files("nf1", 100) == cg.join_files("nf1", None)
+
+
+def test_v1_freeze_and_thaw_write_the_freezer_state(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    state = tmp_path / "freezer" / "nnfv" / "nf1" / "freezer.state"
+
+    cg.freeze("nf1")  # the stand-in file reads back FROZEN at once
+    assert state.read_text() == "FROZEN"
+    assert cg.is_frozen("nf1")
+
+    cg.thaw("nf1")
+    assert state.read_text() == "THAWED"
+    assert not cg.is_frozen("nf1")
+
+
+def test_v1_list_finds_leftovers_in_any_hierarchy(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    (tmp_path / "pids" / "nnfv" / "orphan").mkdir()
+    assert cg.list() == ["nf1", "orphan"]
+
+
+def test_pids_come_from_the_freezer_hierarchy(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    (tmp_path / "freezer" / "nnfv" / "nf1" / "cgroup.procs").write_text("30\n7\n")
+    (tmp_path / "memory" / "nnfv" / "nf1" / "cgroup.procs").write_text("99\n")
+
+    assert cg.pids("nf1") == [7, 30]
     assert cg.pids("never-created") == []
 
 
-def test_preexec_for_missing_cgroup_fails_in_the_parent(cg: Cgroups) -> None:
-    with pytest.raises(CgroupError, match="cgroup ghost does not exist"):
-        cg.preexec("ghost")
+def test_memory_usage_reads_the_v1_counter(tmp_path: Path) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    (tmp_path / "memory" / "nnfv" / "nf1" / "memory.usage_in_bytes").write_text("4096\n")
 
-
-def test_pids_limit_stops_forks_beyond_the_limit(cg: Cgroups, spawn: Spawn, root: str) -> None:
-    cg.create("nf1", Limits(pids_limit=5))
-    # Tries 20 forks and reports how many succeeded; stays alive to reap its children.
-    forker = (
-        "import os, sys, time\n"
-        "kids = []\n"
-        "for _ in range(20):\n"
-        "    try:\n"
-        "        pid = os.fork()\n"
-        "    except OSError:\n"
-        "        continue\n"
-        "    if pid == 0:\n"
-        "        time.sleep(60)\n"
-        "        os._exit(0)\n"
-        "    kids.append(pid)\n"
-        "print(len(kids), flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    proc = spawn(cg, "nf1", [sys.executable, "-c", forker], stdout=subprocess.PIPE)
-
-    started = int(proc.stdout.readline())
-
-    assert started == 4  # the parent itself is the fifth
-    assert len(cg.pids("nf1")) == 5
-    events = (MOUNT / "pids" / root / "nf1" / "pids.events").read_text()
-    assert int(events.split()[1]) >= 16
-    cg.kill_all("nf1", grace=0.5)
-    assert cg.pids("nf1") == []
-
-
-def test_memory_usage_counts_what_the_instance_allocates(cg: Cgroups, spawn: Spawn) -> None:
-    cg.create("nf1", Limits(memory_limit=256 * MiB))
-    hog = "b = bytearray(32 * 1024 * 1024); print('ready', flush=True); import time; time.sleep(60)"
-
-    proc = spawn(cg, "nf1", [sys.executable, "-c", hog], stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == "ready"
-
-    usage = cg.memory_usage("nf1")
-    assert usage is not None and usage >= 32 * MiB
+    assert cg.memory_usage("nf1") == 4096
     assert cg.memory_usage("never-created") is None
 
 
-# --------------------------------------------------------------------------------------------
-# freezer
-
-
-def _counter(cg: Cgroups, spawn: Spawn, name: str, tmp_path: Path) -> Callable[[], int]:
-    """Start a shell that keeps incrementing a number in a file; return a reader."""
-    out = tmp_path / "count"
-    script = f"i=0; while :; do i=$((i+1)); echo $i > {out}; sleep 0.02; done"
-    spawn(cg, name, ["sh", "-c", script])
-
-    def read() -> int:
-        text = ""
-        while not text.strip():
-            text = out.read_text() if out.exists() else ""
-        return int(text)
-
-    assert _wait_until(lambda: out.exists() and read() > 2)
-    return read
-
-
-def test_freeze_stops_processes_and_thaw_resumes_them(
-    cg: Cgroups, spawn: Spawn, root: str, tmp_path: Path
-) -> None:
-    cg.create("nf1", Limits())
-    read = _counter(cg, spawn, "nf1", tmp_path)
-    state = MOUNT / "freezer" / root / "nf1" / "freezer.state"
-
-    cg.freeze("nf1")
-    frozen_at = read()
-    time.sleep(0.3)
-
-    assert state.read_text() == "FROZEN\n"
-    assert cg.is_frozen("nf1")
-    assert read() == frozen_at
-
-    cg.thaw("nf1")
-
-    assert state.read_text() == "THAWED\n"
-    assert not cg.is_frozen("nf1")
-    assert _wait_until(lambda: read() > frozen_at + 2)
-
-
-def test_freeze_and_thaw_work_on_v2(cg2: Cgroups, spawn: Spawn, root: str, tmp_path: Path) -> None:
-    cg2.create("nf1", Limits())
-    read = _counter(cg2, spawn, "nf1", tmp_path)
-
-    cg2.freeze("nf1")
-    frozen_at = read()
-    time.sleep(0.3)
-
-    assert (UNIFIED / root / "nf1" / "cgroup.freeze").read_text() == "1\n"
-    assert cg2.is_frozen("nf1")
-    assert read() == frozen_at
-
-    cg2.thaw("nf1")
-    assert not cg2.is_frozen("nf1")
-    assert _wait_until(lambda: read() > frozen_at + 2)
-
-
-def test_is_frozen_is_false_for_missing_cgroup(cg: Cgroups) -> None:
-    assert not cg.is_frozen("never-created")
-
-
-def test_freeze_of_missing_cgroup_names_the_file(cg: Cgroups) -> None:
-    with pytest.raises(CgroupError, match=r"cannot write 'FROZEN' to .*/ghost/freezer\.state"):
-        cg.freeze("ghost")
+def test_procs_files_of_a_missing_cgroup_name_what_is_missing(tmp_path: Path) -> None:
+    cg = Cgroups(root="nnfv", mount=v1_tree(tmp_path))
+    with pytest.raises(CgroupError, match=r"cgroup ghost does not exist: missing .*/nnfv/ghost"):
+        cg.preexec("ghost")
 
 
 # --------------------------------------------------------------------------------------------
-# kill and delete
-
-
-def test_kill_all_ends_cooperative_processes_with_sigterm(cg: Cgroups, spawn: Spawn) -> None:
-    cg.create("nf1", Limits())
-    proc = spawn(cg, "nf1", ["sleep", "60"])
-
-    clock = VirtualClock()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cgroups_module, "time", clock)
-        cg.kill_all("nf1", grace=5.0)
-
-    assert proc.wait(5) == -signal.SIGTERM
-    assert cg.pids("nf1") == []
-    # It did not wait for the grace period to end, only until the cgroup was empty.
-    assert clock.waited < 5.0
-
-
-def test_kill_all_escalates_to_sigkill_for_process_ignoring_sigterm(
-    cg: Cgroups, spawn: Spawn
-) -> None:
-    cg.create("nf1", Limits())
-    script = "trap '' TERM; echo ready; sleep 60"
-    proc = spawn(cg, "nf1", ["sh", "-c", script], stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == "ready"  # the trap is in place
-    members = cg.pids("nf1")
-
-    cg.kill_all("nf1", grace=0.5)
-
-    assert proc.wait(5) == -signal.SIGKILL
-    assert cg.pids("nf1") == []
-    assert all(_gone(pid) for pid in members)
-    assert not cg.is_frozen("nf1")
-
-
-def test_kill_all_with_a_freezer_that_never_freezes_tries_it_once_and_still_kills(
-    cg: Cgroups, spawn: Spawn, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A task stuck in uninterruptible sleep keeps v1 in FREEZING: simulated by a freezer that
-    never reports FROZEN. kill_all gives up on it after one short try and signals without it;
-    the time it spends waiting (its sleeps) stays within grace plus a small bounded margin."""
-    cg.create("nf1", Limits())
-    script = "trap '' TERM; echo ready; sleep 60"
-    proc = spawn(cg, "nf1", ["sh", "-c", script], stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == "ready"
-    attempts: list[bool] = []
-    real_set_frozen = Cgroups._set_frozen
-
-    def stuck(self: Cgroups, name: str, frozen: bool, timeout: float = 5.0) -> None:
-        attempts.append(frozen)
-        if frozen:
-            # The state file says FREEZING for as long as anyone waits.
-            cgroups_module.time.sleep(timeout)
-            raise CgroupError(f"cgroup {name} was not frozen within {timeout:g}s")
-        real_set_frozen(self, name, frozen, timeout)
-
-    clock = VirtualClock()
-    monkeypatch.setattr(Cgroups, "_set_frozen", stuck)
-    monkeypatch.setattr(cgroups_module, "time", clock)
-    cg.kill_all("nf1", grace=0.5)
-
-    assert proc.wait(5) == -signal.SIGKILL
-    assert cg.pids("nf1") == []
-    assert attempts.count(True) == 1, attempts
-    # Grace, one freeze try and the SIGKILL round: never the 5 s per round of a freezer wait.
-    assert clock.waited <= 0.5 + cgroups_module.FREEZE_TRY + 0.5
-
-
-def test_kill_all_of_frozen_cgroup_kills_and_leaves_it_thawed(cg: Cgroups, spawn: Spawn) -> None:
-    cg.create("nf1", Limits())
-    proc = spawn(cg, "nf1", ["sleep", "60"])
-    cg.freeze("nf1")
-
-    cg.kill_all("nf1", grace=1.0)
-
-    assert proc.wait(5) == -signal.SIGTERM
-    assert not cg.is_frozen("nf1")
-
-
-def test_kill_all_on_v2_escalates_to_sigkill(cg2: Cgroups, spawn: Spawn) -> None:
-    cg2.create("nf1", Limits())
-    proc = spawn(
-        cg2, "nf1", ["sh", "-c", "trap '' TERM; echo ready; sleep 60"], stdout=subprocess.PIPE
-    )
-    assert proc.stdout.readline().strip() == "ready"
-
-    cg2.kill_all("nf1", grace=0.3)
-
-    assert proc.wait(5) == -signal.SIGKILL
-    assert cg2.pids("nf1") == []
-
-
-def test_kill_all_of_missing_cgroup_is_a_no_op(cg: Cgroups) -> None:
-    cg.kill_all("never-created")
-
-
-def test_delete_kills_processes_and_removes_every_hierarchy_directory(
-    cg: Cgroups, spawn: Spawn, root: str
-) -> None:
-    cg.create("nf1", Limits(memory_limit=64 * MiB, cpu_weight=200, pids_limit=50))
-    shell = spawn(cg, "nf1", ["sh", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE)
-    child = int(shell.stdout.readline())
-
-    cg.delete("nf1")
-
-    assert [d for d in _instance_dirs(root, "nf1") if d.exists()] == []
-    assert all((MOUNT / h / root).is_dir() for h in V1_HIERARCHIES), "root must stay"
-    assert shell.wait(5) == -signal.SIGTERM
-    assert _wait_until(lambda: _gone(child))
-    assert not cg.exists("nf1")
-    cg.delete("nf1")  # idempotent
-
-
-def test_delete_on_v2_removes_the_directory(cg2: Cgroups, spawn: Spawn, root: str) -> None:
-    cg2.create("nf1", Limits())
-    proc = spawn(cg2, "nf1", ["sleep", "60"])
-
-    cg2.delete("nf1")
-
-    assert not (UNIFIED / root / "nf1").exists()
-    assert (UNIFIED / root).is_dir()
-    assert proc.wait(5) == -signal.SIGTERM
-
-
-def test_list_finds_instances_and_half_created_orphans(cg: Cgroups, root: str) -> None:
-    assert cg.list() == []
-    cg.create("nf1", Limits())
-    cg.create("nf2", Limits())
-    # What a crash between two mkdirs leaves behind: the instance in one hierarchy only.
-    (MOUNT / "pids" / root / "orphan").mkdir()
-
-    assert cg.list() == ["nf1", "nf2", "orphan"]
-
-    cg.delete("orphan")
-    assert cg.list() == ["nf1", "nf2"]
-
-
-def test_delete_empties_orphan_that_only_one_hierarchy_tracks(
-    cg: Cgroups, spawn: Spawn, root: str
-) -> None:
-    cg.create("nf1", Limits())
-    proc = spawn(cg, "nf1", ["sleep", "60"])
-    orphan = MOUNT / "memory" / root / "orphan"
-    orphan.mkdir()
-    (orphan / "cgroup.procs").write_text(str(proc.pid))
-
-    cg.delete("orphan")
-
-    assert not orphan.exists()
-    assert proc.wait(5) == -signal.SIGTERM
-
-
-# --------------------------------------------------------------------------------------------
-# v2 delegation, on a stand-in directory (this machine's v2 tree has no controllers)
+# v2 backend
 
 
 def test_v2_create_delegates_controllers_down_to_the_instance(tmp_path: Path) -> None:
-    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    v2_tree(tmp_path)
     leaf = tmp_path / "nnfv" / "cpe1" / "nf1"
     leaf.mkdir(parents=True)
     control = ["cgroup.subtree_control", "memory.max", "cpu.weight", "pids.max"]
@@ -590,7 +272,7 @@ def test_v2_create_delegates_controllers_down_to_the_instance(tmp_path: Path) ->
     cg.create("nf1", Limits(memory_limit=64 * MiB, cpu_weight=300, pids_limit=7))
 
     assert cg.version == 2
-    assert cg.controllers == {"cpu", "memory", "pids", "freezer"}
+    assert {"cpu", "memory", "pids"} <= cg.controllers
     for directory in (tmp_path, tmp_path / "nnfv", tmp_path / "nnfv" / "cpe1"):
         assert (directory / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
     assert (leaf / "memory.max").read_text() == str(64 * MiB)
@@ -601,17 +283,125 @@ def test_v2_create_delegates_controllers_down_to_the_instance(tmp_path: Path) ->
     assert [(leaf / f).read_text() for f in control[1:]] == ["max", "100", "max"]
 
 
-def test_remove_empty_root_removes_only_empty_root_directories(root: str, spawn: Spawn) -> None:
-    idle = Cgroups(root=f"{root}/idle")
-    busy = Cgroups(root=f"{root}/busy")
-    idle.create("nf1", Limits())
-    idle.delete("nf1")
-    busy.create("nf1", Limits())
-    spawn(busy, "nf1", ["sleep", "60"])
+def test_v2_without_controllers_delegates_nothing_and_refuses_limits(tmp_path: Path) -> None:
+    cg = Cgroups(root="nnfv", mount=v2_tree(tmp_path, controllers=""))
+    with pytest.raises(CgroupError, match="memory controller is not available \\(cgroup v2\\)"):
+        cg.create("nf1", Limits(memory_limit=MiB))
+    assert (tmp_path / "cgroup.subtree_control").read_text() == ""
+    assert not cg.exists("nf1")
 
-    removed = idle.remove_empty_root()
-    assert removed and all(not d.exists() for d in removed)
-    assert not [p for p in MOUNT.glob(f"*/{root}/idle")]
-    assert busy.remove_empty_root() == []
-    assert busy.pids("nf1") != []
-    assert (MOUNT / "freezer" / root).is_dir()  # the shared parent stays
+
+def test_v2_frozen_state_comes_from_cgroup_events(tmp_path: Path) -> None:
+    cg = Cgroups(root="nnfv", mount=v2_tree(tmp_path))
+    if "freezer" not in cg.controllers:
+        cg.controllers.add("freezer")  # a kernel before 5.2: the state is still readable
+    leaf = tmp_path / "nnfv" / "nf1"
+    leaf.mkdir(parents=True)
+    (leaf / "cgroup.freeze").write_text("")
+    (leaf / "cgroup.events").write_text("populated 1\nfrozen 1\n")
+
+    cg.freeze("nf1")
+
+    assert (leaf / "cgroup.freeze").read_text() == "1"
+    assert cg.is_frozen("nf1")
+    (leaf / "cgroup.events").write_text("populated 1\nfrozen 0\n")
+    assert not cg.is_frozen("nf1")
+
+
+def test_v2_uses_cgroup_kill_only_where_the_kernel_has_it(tmp_path: Path) -> None:
+    backend = detect(v2_tree(tmp_path), "nnfv")
+    leaf = tmp_path / "nnfv" / "nf1"
+    leaf.mkdir(parents=True)
+    assert backend.kill_file("nf1") is None
+    (leaf / "cgroup.kill").write_text("")
+    assert backend.kill_file("nf1") == leaf / "cgroup.kill"
+
+
+def test_v2_processes_join_the_one_tree_whatever_the_weight(tmp_path: Path) -> None:
+    cg = Cgroups(root="nnfv", mount=v2_tree(tmp_path))
+    (tmp_path / "nnfv" / "nf1").mkdir(parents=True)
+    assert cg.join_files("nf1", None) == [tmp_path / "nnfv" / "nf1" / "cgroup.procs"]
+
+
+# --------------------------------------------------------------------------------------------
+# killing
+
+
+def test_kill_all_of_missing_cgroup_signals_nothing_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cg = Cgroups(root="nnfv", mount=v1_tree(tmp_path))
+    signalled: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: signalled.append((pid, sig)))
+
+    cg.kill_all("never-created")
+
+    assert signalled == []
+    assert not cg.exists("never-created")
+    assert cg.list() == []
+
+
+def test_kill_all_refuses_to_signal_a_cgroup_holding_the_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    (tmp_path / "pids" / "nnfv" / "nf1" / "cgroup.procs").write_text(f"{os.getpid()}\n")
+    signalled: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: signalled.append((pid, sig)))
+
+    with pytest.raises(CgroupError, match="it contains the agent itself"):
+        cg.kill_all("nf1")
+    assert signalled == []
+
+
+class VirtualClock:
+    """Counts the time waited by what is asked to sleep; sleeps for nothing."""
+
+    def __init__(self) -> None:
+        self.waited = 0.0
+
+    def monotonic(self) -> float:
+        return self.waited
+
+    def sleep(self, seconds: float) -> None:
+        self.waited += seconds
+
+
+def test_kill_all_bounds_its_wait_by_grace_when_the_freezer_never_freezes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue 10 bound, on a stand-in tree: the freezer stays FREEZING, the member ignores
+    SIGTERM and dies at SIGKILL; kill_all tries the freezer once and waits grace plus a margin."""
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    procs = tmp_path / "freezer" / "nnfv" / "nf1" / "cgroup.procs"
+    procs.write_text("4242\n")
+    freezer = tmp_path / "freezer" / "nnfv" / "nf1" / "freezer.state"
+    signals: list[int] = []
+    freeze_requests: list[str] = []
+
+    def kill(pid: int, sig: int) -> None:
+        signals.append(sig)
+        if sig == signal.SIGKILL:
+            procs.write_text("")
+
+    real_write = manager_module.write
+
+    def write(path: Path, value: str) -> None:
+        if path == freezer:
+            freeze_requests.append(value)
+            value = "FREEZING" if value == "FROZEN" else value
+        real_write(path, value)
+
+    clock = VirtualClock()
+    monkeypatch.setattr(os, "kill", kill)
+    monkeypatch.setattr(manager_module, "write", write)
+    monkeypatch.setattr(manager_module, "time", clock)
+
+    cg.kill_all("nf1", grace=0.5)
+
+    assert signals == [signal.SIGTERM, signal.SIGKILL]
+    assert freeze_requests.count("FROZEN") == 1
+    assert freezer.read_text() == "THAWED"
+    assert clock.waited <= 0.5 + manager_module.FREEZE_TRY + 0.5

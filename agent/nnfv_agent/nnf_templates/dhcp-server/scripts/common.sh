@@ -1,12 +1,9 @@
 # shellcheck shell=sh disable=SC2034
 # Shared by the DHCP server's lifecycle scripts (sourced, not run).
+# shellcheck source=../../lib/common.sh
+. "$(dirname -- "$0")/nnfv-lib.sh"
 
 NF=dhcp-server
-
-die() {
-    echo "$NF: $*" >&2
-    exit 1
-}
 
 # The port, from the arguments.
 ports() {
@@ -15,35 +12,8 @@ ports() {
 }
 
 workdir() {
-    W=${NNFV_WORKDIR:-}
-    if [ -z "$W" ] || [ ! -d "$W" ]; then
-        die "NNFV_WORKDIR is not set or not a directory"
-    fi
+    need_workdir
     PIDFILE=$W/dnsmasq.pid
-}
-
-# ipv4_int ADDRESS: prints the address as an integer; exit status 1 if it is no IPv4 address.
-ipv4_int() {
-    case $1 in
-        '' | *[!0-9.]* | .* | *. | *..*) return 1 ;;
-    esac
-    _ifs=$IFS
-    IFS=.
-    # shellcheck disable=SC2086 # split on the dots
-    set -- $1
-    IFS=$_ifs
-    [ $# -eq 4 ] || return 1
-    for _octet; do
-        case $_octet in
-            0?*) return 1 ;;
-        esac
-        [ ${#_octet} -le 3 ] && [ "$_octet" -le 255 ] || return 1
-    done
-    echo $(((($1 * 256 + $2) * 256 + $3) * 256 + $4))
-}
-
-ipv4_address() { # VALUE PARAM-NAME
-    ipv4_int "$1" >/dev/null || die "parameter $2: '$1' is not an IPv4 address"
 }
 
 # config: read and check the parameters.
@@ -86,27 +56,11 @@ config() {
 
 # running: exit status 0 when the dnsmasq of the pid file runs; its pid in PID.
 running() {
-    PID=
-    [ -s "$PIDFILE" ] || return 1
-    PID=$(cat "$PIDFILE")
-    case $PID in
-        '' | *[!0-9]*) return 1 ;;
-    esac
-    [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = dnsmasq ]
+    pid_running dnsmasq
 }
 
 # kill_dnsmasq: stop the dnsmasq of the pid file (TERM, then KILL after 3 s); no error if none.
 kill_dnsmasq() {
-    if running; then
-        kill "$PID" 2>/dev/null || true
-        _tries=30
-        while running && [ "$_tries" -gt 0 ]; do
-            sleep 0.1
-            _tries=$((_tries - 1))
-        done
-        if running; then
-            kill -KILL "$PID" 2>/dev/null || true
-        fi
-    fi
+    stop_pid dnsmasq 30
     rm -f "$PIDFILE"
 }

@@ -1,28 +1,11 @@
 # shellcheck shell=sh disable=SC2034
 # Shared by the firewall's lifecycle scripts (sourced, not run).
+# shellcheck source=../../lib/common.sh
+. "$(dirname -- "$0")/nnfv-lib.sh"
 
 NF=firewall
 TABLE=nnfv_fw
 BRIDGE=br0
-
-die() {
-    echo "$NF: $*" >&2
-    exit 1
-}
-
-# The ports, from the arguments (in index order: in, out).
-ports() {
-    [ $# -ge 2 ] || die "expected 2 interfaces (in out), got $#: $*"
-    IF_IN=$1
-    IF_OUT=$2
-}
-
-workdir() {
-    W=${NNFV_WORKDIR:-}
-    if [ -z "$W" ] || [ ! -d "$W" ]; then
-        die "NNFV_WORKDIR is not set or not a directory"
-    fi
-}
 
 # bool VALUE NAME: exit status 0 for true, 1 for false; dies on anything else.
 bool() {
@@ -126,26 +109,3 @@ apply_rules() {
     mv -f "$W/ruleset.nft.new" "$W/ruleset.nft"
 }
 
-# no_ipv6 IFACE: the function itself has no address, so it must not speak IPv6 either.
-no_ipv6() {
-    if [ -w "/proc/sys/net/ipv6/conf/$1/disable_ipv6" ]; then
-        echo 1 >"/proc/sys/net/ipv6/conf/$1/disable_ipv6"
-    fi
-}
-
-# wait_forwarding IFACE...: wait (3 s at most) until the bridge forwards on every port. A port
-# starts forwarding only once the kernel has seen its carrier, which it notices asynchronously;
-# a port whose peer is down stays disabled, and the wait ends at the limit without an error.
-wait_forwarding() {
-    _tries=300
-    while [ "$_tries" -gt 0 ]; do
-        _ready=yes
-        for _if; do
-            [ "$(cat "/sys/class/net/$_if/brport/state" 2>/dev/null)" = 3 ] || _ready=no
-        done
-        [ "$_ready" = no ] || return 0
-        sleep 0.01
-        _tries=$((_tries - 1))
-    done
-    echo "$NF: warning: not every port of $BRIDGE is forwarding yet ($*)" >&2
-}

@@ -1,49 +1,18 @@
 # shellcheck shell=sh disable=SC2034
 # Shared by the IPsec client's scripts (sourced, not run).
+# shellcheck source=../../lib/common.sh
+. "$(dirname -- "$0")/nnfv-lib.sh"
 
 NF=ipsec
 CONN=nnfv
 NL='
 '
 
-die() {
-    echo "$NF: $*" >&2
-    exit 1
-}
-
-# The ports, from the arguments (in index order: in, out).
-ports() {
-    [ $# -ge 2 ] || die "expected 2 interfaces (in out), got $#: $*"
-    IF_IN=$1
-    IF_OUT=$2
-}
-
 workdir() {
-    W=${NNFV_WORKDIR:-}
-    if [ -z "$W" ] || [ ! -d "$W" ]; then
-        die "NNFV_WORKDIR is not set or not a directory"
-    fi
+    need_workdir
     PIDFILE=$W/charon.pid
     SOCKET=$W/charon.vici
     URI=unix://$SOCKET
-}
-
-is_ipv4() {
-    case $1 in
-        '' | *[!0-9.]* | .* | *. | *..*) return 1 ;;
-    esac
-    _ifs=$IFS
-    IFS=.
-    # shellcheck disable=SC2086 # split on the dots
-    set -- $1
-    IFS=$_ifs
-    [ $# -eq 4 ] || return 1
-    for _octet; do
-        case $_octet in
-            0?*) return 1 ;;
-        esac
-        [ ${#_octet} -le 3 ] && [ "$_octet" -le 255 ] || return 1
-    done
 }
 
 ipv4_prefix() { # VALUE PARAM-NAME
@@ -151,28 +120,11 @@ CONF
 
 # running: exit status 0 when the charon of the pid file runs; its pid in PID.
 running() {
-    PID=
-    [ -s "$PIDFILE" ] || return 1
-    PID=$(cat "$PIDFILE")
-    case $PID in
-        '' | *[!0-9]*) return 1 ;;
-    esac
-    [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = charon-systemd ]
+    pid_running charon-systemd
 }
 
 # kill_charon: stop the charon of the pid file (TERM, then KILL after 5 s); no error if none.
 kill_charon() {
-    if running; then
-        kill "$PID" 2>/dev/null || true
-        _tries=50
-        while running && [ "$_tries" -gt 0 ]; do
-            sleep 0.1
-            _tries=$((_tries - 1))
-        done
-        if running; then
-            kill -KILL "$PID" 2>/dev/null || true
-            sleep 0.1
-        fi
-    fi
+    stop_pid charon-systemd 50
     rm -f "$PIDFILE" "$SOCKET"
 }

@@ -1,49 +1,10 @@
 # shellcheck shell=sh disable=SC2034
 # Shared by the NAT's lifecycle scripts (sourced, not run).
+# shellcheck source=../../lib/common.sh
+. "$(dirname -- "$0")/nnfv-lib.sh"
 
 NF=nat
 TABLE=nnfv_nat
-
-die() {
-    echo "$NF: $*" >&2
-    exit 1
-}
-
-# The ports, from the arguments (in index order: in, out).
-ports() {
-    [ $# -ge 2 ] || die "expected 2 interfaces (in out), got $#: $*"
-    IF_IN=$1
-    IF_OUT=$2
-}
-
-workdir() {
-    W=${NNFV_WORKDIR:-}
-    if [ -z "$W" ] || [ ! -d "$W" ]; then
-        die "NNFV_WORKDIR is not set or not a directory"
-    fi
-}
-
-is_ipv4() {
-    case $1 in
-        '' | *[!0-9.]* | .* | *. | *..*) return 1 ;;
-    esac
-    _ifs=$IFS
-    IFS=.
-    # shellcheck disable=SC2086 # split on the dots
-    set -- $1
-    IFS=$_ifs
-    [ $# -eq 4 ] || return 1
-    for _octet; do
-        case $_octet in
-            0?*) return 1 ;;
-        esac
-        [ ${#_octet} -le 3 ] && [ "$_octet" -le 255 ] || return 1
-    done
-}
-
-ipv4_address() { # VALUE PARAM-NAME
-    is_ipv4 "$1" || die "parameter $2: '$1' is not an IPv4 address"
-}
 
 ipv4_prefix() { # VALUE PARAM-NAME
     case $1 in

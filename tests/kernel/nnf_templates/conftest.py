@@ -1,77 +1,43 @@
 """Harness for the shipped NNF templates: namespaces, veth links and the script contract.
 
-Each test gets a `lab`: it creates network namespaces named `tnnf-<hex>`, veth pairs between
-them (created directly inside the namespaces, the root namespace is never touched), and NNF
-instances whose lifecycle scripts it runs exactly as the agent does (docs/nnf-template-guide.md):
+The scripts run as the agent ships them: the session packs every shipped template with the
+catalog (which adds the shared shell library), fetches each archive by its digest and
+extracts it, once. Each test gets a `lab`: it creates network namespaces named `tnnf-<hex>`,
+veth pairs between them (created directly inside the namespaces, the root namespace is never
+touched), and NNF instances whose lifecycle scripts it runs exactly as the agent does
+(docs/nnf-template-guide.md):
 `ip netns exec <instance> <script> <ifaces...>`, working directory `$NNFV_WORKDIR`, stdin from
 /dev/null, stdout and stderr appended to `$NNFV_WORKDIR/nf.log`, the contract's environment
 only, a 30 s timeout. At teardown it kills every process left in its namespaces, deletes them
-and checks that no `tnnf-` namespace remains and that no script wrote into its template.
+and checks that none of its namespaces remains and that no script wrote into its template.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-import nnfv_agent
+from nnfv_agent.drivers.compute.archive import extract, fetch
+from nnfv_agent.node.catalog import Catalog
+from support.nnf_templates import Template, env_name
 
-TEMPLATES_DIR = Path(nnfv_agent.__file__).parent / "nnf_templates"
 NS_PREFIX = "tnnf-"
-XMLNS = "{urn:nnfv:yang:nnfv-nnf-template}"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def env_name(name: str) -> str:
-    """`allow-tcp-ports` -> `ALLOW_TCP_PORTS` (upper case, non-alphanumerics as `_`)."""
-    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
 def list_netns() -> list[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     return [line.split()[0] for line in out.stdout.splitlines() if line.strip()]
-
-
-class Template:
-    """A shipped template: its descriptor (template.xml) and its directory."""
-
-    env_name = staticmethod(env_name)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.dir = TEMPLATES_DIR / name
-        self.xml_path = self.dir / "template.xml"
-        root = ET.parse(self.xml_path).getroot()
-        self.root = root.find(f"{XMLNS}template")
-        assert self.root is not None, f"{self.xml_path}: no <template>"
-        ports = sorted(
-            (int(p.findtext(f"{XMLNS}index")), p.findtext(f"{XMLNS}name"))
-            for p in self.root.findall(f"{XMLNS}port")
-        )
-        self.ports: list[str] = [name for _, name in ports]
-        self.scripts: dict[str, Path] = {
-            s.findtext(f"{XMLNS}event"): self.dir / s.findtext(f"{XMLNS}script")
-            for s in self.root.findall(f"{XMLNS}lifecycle-management-script")
-        }
-        self.params: dict[str, str | None] = {
-            p.findtext(f"{XMLNS}name"): p.findtext(f"{XMLNS}default")
-            for p in self.root.findall(f"{XMLNS}parameter")
-        }
-
-    def text(self, tag: str) -> str | None:
-        return self.root.findtext(f"{XMLNS}{tag}")
 
 
 @dataclass
@@ -258,7 +224,8 @@ class Lab:
         ns = self.netns()
         workdir = self.tmp / ns
         workdir.mkdir(mode=0o700)
-        return Instance(Template(template), ns, workdir, ifaces, dict(params or {}))
+        tpl = Template(template, staged_dir())
+        return Instance(tpl, ns, workdir, ifaces, dict(params or {}))
 
     # -- traffic ---------------------------------------------------------------------------
 
@@ -338,14 +305,36 @@ class Lab:
             subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
+_STAGED: list[Path] = []
+
+
+def staged_dir() -> Path:
+    """Where the shipped templates are, as the agent runs them: packed by the catalog (with the
+    shared shell library), fetched by their digest and extracted."""
+    assert _STAGED, "the staged_templates fixture has not run"
+    return _STAGED[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def staged_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("shipped")
+    catalog = Catalog(work / "cache")
+    for name, tpl in catalog.shipped().items():
+        assert tpl.uri is not None and tpl.sha256 is not None
+        extract(fetch(tpl.uri, work / "fetched", tpl.sha256), work / "templates" / name)
+    assert not catalog.problems, catalog.problems
+    _STAGED[:] = [work / "templates"]
+    return _STAGED[0]
+
+
 def template_files() -> set[Path]:
-    return {p for p in TEMPLATES_DIR.rglob("*") if "__pycache__" not in p.parts}
+    return {p for p in staged_dir().rglob("*") if "__pycache__" not in p.parts}
 
 
 @pytest.fixture
-def nnf_template() -> type[Template]:
-    """The Template class: nnf_template("firewall") parses that template's descriptor."""
-    return Template
+def nnf_template() -> Callable[[str], Template]:
+    """nnf_template("firewall") parses that template's descriptor, in its staged directory."""
+    return lambda name: Template(name, staged_dir())
 
 
 @pytest.fixture
@@ -356,7 +345,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         yield lab
     finally:
         lab.cleanup()
-    leftover = [ns for ns in list_netns() if ns.startswith(NS_PREFIX)]
+    # Only this test's namespaces: other runs on the machine may have theirs at the same time.
+    leftover = [ns for ns in list_netns() if ns in lab.namespaces]
     assert not leftover, f"namespaces left behind: {leftover}"
     created = template_files() - before
     assert not created, f"scripts wrote into their template directory: {sorted(created)}"
