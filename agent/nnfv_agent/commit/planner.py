@@ -24,9 +24,9 @@ from ..drivers.compute.instance import NFInstance, Port
 from ..drivers.naming import Names
 from ..model.graph import NF, Endpoint, Graph
 from ..model.template import Template
-from ..node.resolver import ResolveError, resolve
 from .pipeline import Operation, Plan, PlanRefused
 from .protocols import ComputeDriver, NetworkDriver
+from .resolver import ResolveError, resolve
 from .views import affected_graphs, graphs_in
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..fsutil import remove
 from ..netconf.errors import ErrorType, RpcError
-from .persist import remove, write_state
+from .persist import write_state
 from .store import Datastores
 
 log = logging.getLogger(__name__)

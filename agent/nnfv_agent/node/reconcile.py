@@ -12,22 +12,44 @@ NF and graph is reconciled as usual. Only objects that carry this node's id are 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..commit.planner import Deployment, instance_of
-from ..drivers.compute.native import ComputeError
+from ..drivers.compute.cgroups import Cgroups
+from ..drivers.compute.native import ComputeError, NativeCompute
+from ..drivers.naming import Names
 from ..drivers.network.links import LinkError, delete_netns, list_netns
-from ..drivers.network.native import NetworkError
+from ..drivers.network.native import NativeNetwork, NetworkError
 from ..drivers.network.nftables import render_batch
-
-if TYPE_CHECKING:
-    from ..dataplane import DataPlane
+from .probe import KernelProbe
 
 log = logging.getLogger(__name__)
 
 
+class Plant(Protocol):
+    """The kernel-facing parts the reconciler converges (the data plane is one).
+
+    Declared here so that this module does not import the data plane that wires it.
+    """
+
+    @property
+    def probe(self) -> KernelProbe: ...
+
+    @property
+    def names(self) -> Names: ...
+
+    @property
+    def compute(self) -> NativeCompute: ...
+
+    @property
+    def cgroups(self) -> Cgroups: ...
+
+    @property
+    def network(self) -> NativeNetwork: ...
+
+
 class Reconciler:
-    def __init__(self, dp: DataPlane) -> None:
+    def __init__(self, dp: Plant) -> None:
         self.dp = dp
 
     def run(self, wanted: Deployment) -> list[str]:
