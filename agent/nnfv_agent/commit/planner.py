@@ -24,7 +24,7 @@ from ..drivers.compute.instance import NFInstance, Port
 from ..drivers.naming import Names
 from ..model.graph import NF, Endpoint, Graph
 from ..model.template import Template
-from .pipeline import Operation, Plan, PlanRefused
+from .pipeline import Operation, Plan, PlanRefused, Step
 from .protocols import ComputeDriver, NetworkDriver
 from .resolver import ResolveError, resolve
 from .views import affected_graphs, graphs_in
@@ -109,10 +109,11 @@ class Deployment:
                     by_key[m.key] = rest
                 else:
                     del by_key[m.key]
-            if graphs[name] is None:
+            graph = graphs[name]
+            if graph is None:
                 all_graphs.pop(name, None)
             else:
-                all_graphs[name] = graphs[name]
+                all_graphs[name] = graph
         for m in members.values():
             all_members[(m.graph, m.nf.id)] = m
             by_key[m.key] = (*by_key.get(m.key, ()), m)
@@ -307,8 +308,8 @@ class GraphPlanner:
                     "start",
                     "startNF",
                     _target(members_of_key),
-                    lambda m=members_of_key: self._start(m),
-                    lambda m=members_of_key: self.compute.stop(instance_of(m)),
+                    partial(self._start, members_of_key),
+                    partial(self._stop, members_of_key),
                 )
             self._admin_state(ops, old_inst.get(key), members_of_key, fresh)
         if ops.settle:
@@ -470,6 +471,9 @@ class GraphPlanner:
     def _start(self, members: list[Member]) -> None:
         self.compute.start(instance_of(members))
 
+    def _stop(self, members: list[Member]) -> None:
+        self.compute.stop(instance_of(members))
+
     def _nf_ports(self, ops: Ops, m: Member, *, create: bool, phase: str) -> None:
         net = self.network
         for port in m.ports:
@@ -527,18 +531,16 @@ class GraphPlanner:
                         "break",
                         "deletePort",
                         target,
-                        lambda e=b, g=name, k=kept: net.delete_endpoint(
-                            g, e, e.group not in (k or ())
-                        ),
-                        lambda e=b, g=name: net.create_endpoint(g, e),
+                        partial(net.delete_endpoint, name, b, b.group not in (kept or ())),
+                        partial(net.create_endpoint, name, b),
                     )
                 if a is not None:
                     ops.add(
                         "create",
                         "createPort",
                         target,
-                        lambda e=a, g=name: net.create_endpoint(g, e),
-                        lambda e=a, g=name: net.delete_endpoint(g, e),
+                        partial(net.create_endpoint, name, a),
+                        partial(net.delete_endpoint, name, a),
                     )
         if removed:
             batch = [(g, e, e.group not in (kept or ())) for g, e in removed]
@@ -655,7 +657,9 @@ class Ops:
         self.phases: dict[str, list[Operation]] = {p: [] for p in PHASES}
         self.settle: list[tuple[str, str, str]] = []  # NF ports that leave with a namespace
 
-    def add(self, phase: str, name: str, target: str, do=None, undo=None) -> None:
+    def add(
+        self, phase: str, name: str, target: str, do: Step | None = None, undo: Step | None = None
+    ) -> None:
         if phase in ("break", "remove"):  # one instance's steps, spread over the sub-phases
             phase = f"{phase}-{_STEP.get(name, 'ports')}"
         group = name if name in PARALLEL else None

@@ -163,7 +163,7 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
 
     Only call this when no write can be in progress (at start-up, before anything is written).
     """
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = [
             p

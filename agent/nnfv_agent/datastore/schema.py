@@ -12,6 +12,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import libyang
 from _libyang import ffi, lib
@@ -325,7 +326,7 @@ def _cases(snode: libyang.SNode) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _node_id(cnode) -> str:
+def _node_id(cnode: Any) -> str:  # a cffi `struct lysc_node *`
     return str(int(ffi.cast("uintptr_t", cnode)))
 
 

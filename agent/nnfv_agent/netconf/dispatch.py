@@ -105,23 +105,24 @@ class Dispatcher:
         except RpcErrors as errs:
             return self._error_reply(session, rpc_attrs=attrs, errors=errs.errors)
         except Exception as exc:
+            failure: RpcError
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 # A full disk is the node's condition, not a bug: say so, and what failed.
                 log.error("session %d: %s", session.id, exc)
                 where = f" {exc.filename}" if exc.filename else ""
-                err = RpcError(
+                failure = RpcError(
                     "resource-denied",
                     f"the agent's disk is full: cannot write{where}: {exc.strerror}",
                     ErrorType.APPLICATION,
                 )
             else:
                 log.exception("session %d: RPC failed unexpectedly", session.id)
-                err = RpcError(
+                failure = RpcError(
                     "operation-failed",
                     f"internal error: {type(exc).__name__}: {exc}",
                     ErrorType.APPLICATION,
                 )
-            return self._error_reply(session, rpc_attrs=attrs, errors=[err])
+            return self._error_reply(session, rpc_attrs=attrs, errors=[failure])
         return self._reply(attrs, result)
 
     def _error_reply(

@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from lxml import etree
 
@@ -27,6 +28,7 @@ from .errors import ErrorType, RpcError
 KeysOf = Callable[[etree._Element], tuple[str, ...]]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -226,7 +228,7 @@ def _evaluate(
     return out
 
 
-def _bounded(work: Callable[[], object], budget: Budget) -> object:
+def _bounded(work: Callable[[], T], budget: Budget) -> T:
     """Run `work` in a forked child under the budget; return its result or raise its error."""
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
@@ -336,13 +338,13 @@ _TOKEN = re.compile(
 )
 _OPERATOR_NAMES = ("and", "or", "mod", "div")
 # After these tokens a name is a name test and '*' a wildcard (XPath 1.0 section 3.7).
-_BEFORE_OPERAND = ("@", "::", "(", "[", ",", "/", "//", "|", "+", "-", "=", "!=", "<", "<=")
-_BEFORE_OPERAND += (">", ">=", "$", *_OPERATOR_NAMES)
+_BEFORE_OPERAND: tuple[str, ...] = ("@", "::", "(", "[", ",", "/", "//", "|", "+", "-", "=")
+_BEFORE_OPERAND += ("!=", "<", "<=", ">", ">=", "$", *_OPERATOR_NAMES)
 
 
 def resolve_unprefixed(
     select: str, data: list[etree._Element], budget: Budget
-) -> tuple[str, dict[str, str]]:
+) -> tuple[str, dict[str | None, str]]:
     """Give each unprefixed element name test the one namespace that uses that name in `data`.
 
     Returns the rewritten expression and the prefixes it introduced. A name that several
