@@ -225,7 +225,8 @@ class Schema:
             issues = [located for i in issues for located in self._locate_missing(i, xml)]
         return RpcErrors([self.to_rpc_error(i) for i in issues])
 
-    def _locate_missing(self, issue: YangIssue, xml: str) -> list[YangIssue]:
+    # 13: each early return is a case in which the issue is reported as libyang gave it.
+    def _locate_missing(self, issue: YangIssue, xml: str) -> list[YangIssue]:  # noqa: C901
         """A missing mandatory leaf or choice at a schema path without keys, as issues at
         the data paths of the entries that lack it (the issue as it is otherwise)."""
         choice = issue.app_tag == "missing-choice"

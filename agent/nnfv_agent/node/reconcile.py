@@ -55,7 +55,9 @@ class Reconciler:
     def __init__(self, dp: Plant) -> None:
         self.dp = dp
 
-    def run(self, wanted: Deployment) -> list[str]:
+    # One pass per kind of kernel object, in order. Left whole here because node/ is being
+    # changed on the supervision branch; split it (instances, links, tables) after that merge.
+    def run(self, wanted: Deployment) -> list[str]:  # noqa: C901
         """Converge the kernel to `wanted` (what running deploys, as the planner resolved it).
 
         An NF that could not be resolved is left as it is (reported failed), not removed.
