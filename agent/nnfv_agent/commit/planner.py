@@ -4,11 +4,26 @@ The registry says which graphs a commit touches; only those are read from the tw
 resolved. `GraphPlanner.current` is the resolved view of what is deployed (loaded once at
 start, then replaced by each durable commit), so unaffected graphs cost nothing.
 
-Order (make before break): what must be re-created under the same names breaks first
-(stopNF, deletePort, deleteNF); then createNF and createPort; startNF; one atomic nftables
-batch for every LSI and steering rule that changed (createLSI/deleteLSI/createTSRule/
-deleteTSRule); pause/resume; and only then are removed endpoints and NFs taken away. Each
-operation carries its undo, so the executor can roll a failed commit back for real.
+Order: make before break. `Ops` files every operation under one of the `PHASES`, and the plan
+is the phases in this order (within a phase, the order the planner added them):
+
+1. break-stop, break-ports, break-delete: only what comes back under the same names in this
+   commit (an instance whose template or ports changed, a restart for new parameters, a
+   changed endpoint): stopNF, then its deletePort, then deleteNF.
+2. create: createNF, createPort (NF ports and new or changed endpoints).
+3. start: startNF of new and re-created instances; updateNF of instances that keep running
+   (new parameters, a graph joining a sharable instance).
+4. steer: one nftables batch for every LSI and steering rule that changed (the createLSI,
+   deleteLSI, createTSRule and deleteTSRule entries only name what the batch does).
+5. after: pauseNF / resumeNF (admin-state).
+6. remove-endpoints, remove-stop, remove-delete, remove-ports: what goes for good, once traffic
+   has moved: the endpoints of removed graphs in one kernel batch, stopNF, deleteNF (which
+   takes the NF's veth pairs along), then the ports of graphs leaving a sharable instance,
+   its updateNF, and one wait until the kernel has dropped the removed ports.
+
+So nothing is deleted before the new side exists unless it must be re-created under its own
+name. Operations that do something carry their undo, and the executor undoes the finished ones
+in reverse when a later one fails.
 """
 
 from __future__ import annotations
