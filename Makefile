@@ -13,6 +13,7 @@ setup:
 lint: setup
 	$(VENV)/bin/ruff check agent tests bench scripts plugins
 	$(VENV)/bin/ruff format --check agent tests bench scripts plugins
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format agent tests bench scripts plugins

@@ -137,7 +137,8 @@ def line(name: str, samples: list[float]) -> str:
     )
 
 
-def main() -> int:
+# Options, set-up, the measured loop and the report of one benchmark, read top to bottom.
+def main() -> int:  # noqa: C901
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sleep", type=float, default=5.0, help="start script sleep, seconds")
     parser.add_argument("--commits", type=int, default=3, help="slow commits by session A")

@@ -33,8 +33,8 @@ from lxml import etree  # noqa: E402
 from ncclient import manager  # noqa: E402
 
 from graphs import endpoint, graphs_config, rule  # noqa: E402
-from nnfv_agent.node.packing import pack_directory  # noqa: E402
 from nnfv_agent.netconf.client import NetconfClient  # noqa: E402
+from nnfv_agent.node.packing import pack_directory  # noqa: E402
 from simfleet import PASSWORD, USER, SimCpe, sh  # noqa: E402
 
 SG = "urn:nnfv:yang:nnfv-service-graph"

@@ -10,7 +10,8 @@ manages `cpe-<id>` and listens on 127.0.0.1. Addresses come from the documentati
 
 The inventory holds no password: the fleet has its own SSH key pair (DIR/fleet_key, made by
 `up`), whose public key every agent accepts for the user `admin`. The agents also accept
-PASSWORD, for the tests and benchmarks that connect with ncclient directly.
+the test PASSWORD (agent_launcher.py), for the tests and benchmarks that connect with ncclient
+directly.
 """
 
 from __future__ import annotations
@@ -22,14 +23,22 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.modules.setdefault("invoke", None)
 
-USER = "admin"
-PASSWORD = "nnfv-fleet"
+from agent_launcher import (  # noqa: E402
+    PASSWORD,
+    READY_TIMEOUT,
+    USER,
+    AgentProcess,
+    agent_config,
+    stop_pid,
+    write_config,
+)
+
+__all__ = ["PASSWORD", "USER", "SimCpe", "down", "sh", "up"]
 LAN_NET, WAN_NET = "192.0.2", "198.51.100"
 DEFAULT_DIR = Path("/tmp/nnfv-fleet")
 CGROUP_MOUNT = Path("/sys/fs/cgroup")
@@ -107,80 +116,34 @@ class SimCpe:
         sh("ip", "route", "add", "default", "via", self.lan_gateway, ns=self.lan_ns)
         sh("ip", "route", "add", f"{LAN_NET}.0/24", "via", self.wan_cpe, ns=self.wan_ns)
 
-    def write_config(self, **extra: str) -> Path:
-        from nnfv_agent.config import hash_password
-
+    def write_config(self, **extra: object) -> Path:
+        """This CPE's agent.toml: native data plane in its namespace, `extra` settings on top."""
         d = Path(self.dir)
-        d.mkdir(parents=True, exist_ok=True)
-        lines = [
-            f'state_dir = "{d / "state"}"',
-            f'netns = "{self.cpe_ns}"',
-            f'node_id = "{self.id}"',
-            'dataplane = "native"',
-        ]
-        lines += [f'{k} = "{v}"' for k, v in {"log_level": "DEBUG", **extra}.items()]
-        lines += [
-            "[[users]]",
-            f'name = "{USER}"',
-            f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"',
-        ]
-        if self.authorized_key:
-            lines.append(f'authorized_keys = ["{self.authorized_key}"]')
-        cfg = d / "agent.toml"
-        cfg.write_text("\n".join(lines) + "\n")
-        return cfg
-
-    def start_agent(self, timeout: float = 30, env: dict[str, str] | None = None) -> None:
-        d = Path(self.dir)
-        port_file = d / "port"
-        port_file.unlink(missing_ok=True)
-        agent = Path(sys.executable).parent / "nnfv-agent"
-        log = open(d / "agent.log", "ab")
-        proc = subprocess.Popen(
-            [
-                str(agent),
-                "--config",
-                str(d / "agent.toml"),
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                "--port-file",
-                str(port_file),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **(env or {})},
+        config = agent_config(
+            d / "state",
+            dataplane="native",
+            netns=self.cpe_ns,
+            node_id=self.id,
+            authorized_keys=[self.authorized_key] if self.authorized_key else [],
+            **{"log_level": "DEBUG", **extra},
         )
-        log.close()
-        self.pid = proc.pid
-        deadline = time.monotonic() + timeout
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"agent of {self.id} failed to start:\n" + (d / "agent.log").read_text()[-3000:]
-                )
-            time.sleep(0.02)
-        self.port = int(port_file.read_text())
+        return write_config(d / "agent.toml", config)
+
+    def start_agent(
+        self, timeout: float = READY_TIMEOUT, env: dict[str, str] | None = None
+    ) -> None:
+        d = Path(self.dir)
+        agent = AgentProcess(d / "agent.toml", d / "agent.log", d / "port", self.port)
+        try:
+            # Its own session: the agent outlives this script (`up`) until `down` stops it.
+            agent.start(env=env, new_session=True, timeout=timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"agent of {self.id}: {exc}") from exc
+        self.pid, self.port = agent.pid, agent.port
 
     def stop_agent(self, sig: int = signal.SIGTERM) -> None:
-        if not self.pid:
-            return
-        try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            self.pid = 0
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                done, _ = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                done = self.pid if not _alive(self.pid) else 0
-            if done:
-                break
-            time.sleep(0.02)
-        else:
-            os.kill(self.pid, signal.SIGKILL)
+        if self.pid:
+            stop_pid(self.pid, sig)
         self.pid = 0
 
     # ---- tear-down ----------------------------------------------------------------------
@@ -221,14 +184,6 @@ class SimCpe:
         leftovers += _remove_cgroups(cgroot)
         shutil.rmtree(self.dir, ignore_errors=True)
         return leftovers
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def _cgroup_dirs(root: str) -> list[Path]:

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 
 from . import __version__
 from .config import ConfigError, hash_password, load, parse_listen
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # paramiko.config imports `invoke` (when installed) only for ProxyCommand `Match exec`, a
     # client feature; on a 256 MB CPE its ~6 MB are better left unloaded.
-    sys.modules.setdefault("invoke", None)
+    sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]  # None: "not installed"
     from .server import Agent  # imported late so that --help and --version stay fast
 
     try:
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     main_pid = os.getpid()
 
-    def _stop(signum, frame) -> None:
+    def _stop(signum: int, frame: FrameType | None) -> None:
         # pyroute2 forks helper processes for netlink in other namespaces and ends them with
         # SIGTERM; they inherit this handler, and must not shut down the listening socket
         # they share with the agent.

@@ -9,6 +9,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import AgentError
 
@@ -189,6 +190,31 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+_KNOWN = {
+    "listen",
+    "state_dir",
+    "host_key",
+    "users",
+    *_INT_LIMITS,
+    *_TIME_LIMITS,
+    "yang_dir",
+    "log_level",
+    "dataplane",
+    "netns",
+    "node_id",
+    "script_timeout",
+    "executable_path",
+    "accelerators",
+    "monitor_interval",
+    "commit_wait",
+    "restart_auto",
+    "restart_max_count",
+    *_SUPERVISION_TIMES,
+    "call_home",
+}
+Raw = dict[str, Any]
+
+
 def load(path: Path | None) -> AgentConfig:
     cfg = AgentConfig()
     if path is None:
@@ -197,36 +223,31 @@ def load(path: Path | None) -> AgentConfig:
         raw = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    known = {
-        "listen",
-        "state_dir",
-        "host_key",
-        "users",
-        *_INT_LIMITS,
-        *_TIME_LIMITS,
-        "yang_dir",
-        "log_level",
-        "dataplane",
-        "netns",
-        "node_id",
-        "script_timeout",
-        "executable_path",
-        "accelerators",
-        "monitor_interval",
-        "commit_wait",
-        "restart_auto",
-        "restart_max_count",
-        *_SUPERVISION_TIMES,
-        "call_home",
-    }
-    unknown = set(raw) - known
+    unknown = set(raw) - _KNOWN
     if unknown:
         raise ConfigError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
+    _load_server(cfg, raw, path)
+    _load_limits(cfg, raw, path)
+    _load_dataplane(cfg, raw, path)
+    cfg.accelerators.extend(_accelerators(raw, path))
+    cfg.users.extend(_users(raw, path))
+    cfg.call_home = _call_home(path, raw.get("call_home", []))
+    return cfg
+
+
+def _load_server(cfg: AgentConfig, raw: Raw, path: Path) -> None:
+    """Where the agent listens, keeps its state and finds its modules; how much it logs."""
     if "listen" in raw:
         cfg.listen_host, cfg.listen_port = parse_listen(str(raw["listen"]))
     for key in ("state_dir", "host_key", "yang_dir"):
         if key in raw:
             setattr(cfg, key, Path(raw[key]))
+    if "log_level" in raw:
+        cfg.log_level = str(raw["log_level"]).upper()
+
+
+def _load_limits(cfg: AgentConfig, raw: Raw, path: Path) -> None:
+    """What a client may cost: counts and sizes (positive integers), times (seconds)."""
     for key in _INT_LIMITS:
         if key in raw:
             value = raw[key]
@@ -239,8 +260,10 @@ def load(path: Path | None) -> AgentConfig:
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{path}: {key} must be a number of seconds (0 or more)")
             setattr(cfg, key, float(value))
-    if "log_level" in raw:
-        cfg.log_level = str(raw["log_level"]).upper()
+
+
+def _load_dataplane(cfg: AgentConfig, raw: Raw, path: Path) -> None:
+    """The data plane: its mode, namespace, node id, scripts and monitor."""
     if "dataplane" in raw:
         if raw["dataplane"] not in ("native", "none"):
             raise ConfigError(f"{path}: dataplane must be 'native' or 'none'")
@@ -275,13 +298,19 @@ def load(path: Path | None) -> AgentConfig:
         cfg.restart_auto = value in (True, "true")
     if "executable_path" in raw:
         cfg.executable_path = str(raw["executable_path"])
+
+
+def _accelerators(raw: Raw, path: Path) -> list[tuple[str, str, str]]:
+    out = []
     for acc in raw.get("accelerators", []):
         if "name" not in acc or "kind" not in acc:
             raise ConfigError(f"{path}: every [[accelerators]] entry needs a name and a kind")
-        cfg.accelerators.append(
-            (str(acc["name"]), str(acc["kind"]), str(acc.get("description", "")))
-        )
-    cfg.call_home = _call_home(path, raw.get("call_home", []))
+        out.append((str(acc["name"]), str(acc["kind"]), str(acc.get("description", ""))))
+    return out
+
+
+def _users(raw: Raw, path: Path) -> list[User]:
+    out = []
     for entry in raw.get("users", []):
         if "name" not in entry:
             raise ConfigError(f"{path}: every [[users]] entry needs a name")
@@ -296,10 +325,10 @@ def load(path: Path | None) -> AgentConfig:
         recovery = entry.get("recovery", False)
         if not isinstance(recovery, bool):
             raise ConfigError(f"{path}: recovery of user {entry['name']} must be true or false")
-        cfg.users.append(
+        out.append(
             User(entry["name"], entry.get("password_hash"), list(keys), list(groups), recovery)
         )
-    return cfg
+    return out
 
 
 _CALL_HOME_KEYS = {

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import paramiko
 import pytest
 
-from nnfv_agent.config import hash_password, verify_password
+from agent_launcher import AgentProcess, agent_config, toml_text
+from agent_launcher import write_config as write_toml
+from nnfv_agent.config import verify_password
 from support.agentproc import AGENT_BIN, PASSWORD, USER, write_config
 
 
@@ -31,11 +31,6 @@ def assert_readable_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert result.stderr.startswith("nnfv-agent: ")
     for fragment in fragments:
         assert fragment in result.stderr
-
-
-def users_block() -> str:
-    hashed = hash_password(PASSWORD, iterations=1000)
-    return f'[[users]]\nname = "{USER}"\npassword_hash = "{hashed}"\n'
 
 
 # What makes `--help` and `--version` slow is loading the server; they must not.
@@ -78,40 +73,20 @@ def test_version_prints_the_package_version_without_loading_the_server():
 def test_listen_and_state_dir_options_override_the_config_file(tmp_path):
     configured_state = tmp_path / "configured-state"
     override_state = tmp_path / "override-state"
-    config = tmp_path / "agent.toml"
-    write_config(config, configured_state)
     # The configured address is taken by us, so the agent can only start if --listen wins.
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
     blocker.listen(1)
     taken = blocker.getsockname()[1]
-    config.write_text(f'listen = "127.0.0.1:{taken}"\n' + config.read_text())
-    port_file = tmp_path / "port"
-    log = open(tmp_path / "agent.log", "wb")
-    proc = subprocess.Popen(
-        [
-            str(AGENT_BIN),
-            "--config",
-            str(config),
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            str(override_state),
-            "--port-file",
-            str(port_file),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    config = write_toml(
+        tmp_path / "agent.toml", agent_config(configured_state, listen=f"127.0.0.1:{taken}")
     )
+    # The launcher passes --listen 127.0.0.1:0.
+    agent = AgentProcess(config, tmp_path / "agent.log", tmp_path / "port")
     try:
-        deadline = time.monotonic() + 15
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert proc.poll() is None, (tmp_path / "agent.log").read_text()
-            assert time.monotonic() < deadline, "agent did not start"
-            time.sleep(0.02)
-        port = int(port_file.read_text())
-        assert port != taken
-        transport = paramiko.Transport(("127.0.0.1", port))
+        agent.start("--state-dir", str(override_state))
+        assert agent.port != taken
+        transport = paramiko.Transport(("127.0.0.1", agent.port))
         try:
             transport.connect(username=USER, password=PASSWORD)
             assert transport.is_authenticated()
@@ -120,26 +95,20 @@ def test_listen_and_state_dir_options_override_the_config_file(tmp_path):
         assert (override_state / "ssh_host_ecdsa_key").exists()
         assert not configured_state.exists()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        returncode = agent.stop()
         blocker.close()
-    assert proc.returncode == 0, "SIGTERM should stop the agent cleanly"
+    assert returncode == 0, "SIGTERM should stop the agent cleanly"
 
 
 def test_unknown_setting_in_the_config_file_exits_2_with_a_readable_message(tmp_path):
     config = tmp_path / "agent.toml"
-    config.write_text(f'state_dir = "{tmp_path}"\nbogus_setting = 1\n' + users_block())
+    write_toml(config, agent_config(tmp_path, bogus_setting=1))
     assert_readable_error(run("--config", str(config)), "unknown settings", "bogus_setting")
 
 
 def test_config_without_users_exits_2_with_a_readable_message(tmp_path):
     config = tmp_path / "agent.toml"
-    config.write_text(f'state_dir = "{tmp_path}"\n')
+    config.write_text(toml_text({"state_dir": tmp_path}))
     assert_readable_error(run("--config", str(config)), "no users")
 
 
@@ -192,32 +161,15 @@ def test_hash_password_reads_stdin_and_prints_a_verifiable_pbkdf2_hash():
 
 def test_hashed_password_from_the_cli_logs_in(tmp_path):
     hashed = run("--hash-password", stdin="from-the-cli\n").stdout.strip()
-    state = tmp_path / "state"
-    config = tmp_path / "agent.toml"
-    config.write_text(
-        f'state_dir = "{state}"\ndataplane = "none"\n'
-        f'[[users]]\nname = "ops"\npassword_hash = "{hashed}"\n'
+    users = [{"name": "ops", "password_hash": hashed}]
+    config = write_toml(
+        tmp_path / "agent.toml",
+        {"state_dir": tmp_path / "state", "dataplane": "none", "users": users},
     )
-    port_file = tmp_path / "port"
-    proc = subprocess.Popen(
-        [
-            *(str(AGENT_BIN), "--config", str(config)),
-            *("--listen", "127.0.0.1:0", "--port-file", str(port_file)),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert proc.poll() is None and time.monotonic() < deadline, "agent did not start"
-            time.sleep(0.02)
-        transport = paramiko.Transport(("127.0.0.1", int(port_file.read_text())))
+    with AgentProcess(config, tmp_path / "agent.log", tmp_path / "port") as agent:
+        transport = paramiko.Transport(("127.0.0.1", agent.port))
         try:
             transport.connect(username="ops", password="from-the-cli")
             assert transport.is_authenticated()
         finally:
             transport.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

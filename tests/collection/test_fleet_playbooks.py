@@ -12,6 +12,8 @@ from dataclasses import asdict
 from collection_env import fw_nat_config
 from ncclient import manager
 
+from agent_launcher import PASSWORD, USER
+
 FLEET_SIZE = 10
 SG = "urn:nnfv:yang:nnfv-service-graph"
 SG_FILTER = ("subtree", f'<graphs xmlns="{SG}"/>')
@@ -32,8 +34,8 @@ def running_xml(cpe) -> str:
     with manager.connect(
         host="127.0.0.1",
         port=cpe.port,
-        username="admin",
-        password="nnfv-fleet",
+        username=USER,
+        password=PASSWORD,
         hostkey_verify=False,
         look_for_keys=False,
         allow_agent=False,

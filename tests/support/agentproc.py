@@ -2,78 +2,25 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from agent_launcher import AGENT_BIN, PASSWORD, USER, agent_config, password_hash
+from agent_launcher import AgentProcess as _Launched
+from agent_launcher import write_config as _write_toml
+
+__all__ = ["AGENT_BIN", "EXAMPLES", "PASSWORD", "ROOT", "USER", "YANG", "AgentProcess"]
 
 ROOT = Path(__file__).resolve().parents[2]
 YANG = ROOT / "yang"
 EXAMPLES = YANG / "examples"
-AGENT_BIN = Path(sys.executable).parent / "nnfv-agent"
-USER, PASSWORD = "admin", "nnfv-test-password"
 
 
-@dataclass
-class AgentProcess:
-    """A running agent; `restart()` keeps its state directory."""
+class AgentProcess(_Launched):
+    """A running agent with its state directory; `restart()` keeps both and the port."""
 
-    state_dir: Path
-    config: Path
-    log: Path
-    port: int = 0
-    proc: subprocess.Popen | None = None
-
-    def start(self, *extra: str) -> None:
-        port_file = self.state_dir.parent / "port"
-        port_file.unlink(missing_ok=True)
-        listen = f"127.0.0.1:{self.port}"
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(AGENT_BIN),
-                    "--config",
-                    str(self.config),
-                    "--listen",
-                    listen,
-                    "--port-file",
-                    str(port_file),
-                    *extra,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if port_file.exists() and port_file.read_text().strip():
-                self.port = int(port_file.read_text())
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"agent exited with {self.proc.returncode}:\n{self.log.read_text()}"
-                )
-            time.sleep(0.02)
-        raise RuntimeError("agent did not start in time")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def __init__(self, state_dir: Path, config: Path, log: Path) -> None:
+        super().__init__(config, log, state_dir.parent / "port")
+        self.state_dir = state_dir
 
 
 def write_config(
@@ -95,38 +42,22 @@ def write_config(
     (for example `hello_timeout=1`). `users`: more users, all with PASSWORD, name -> further
     settings of the user (for example {"groups": ["monitor"]} or {"recovery": True}).
     """
-    from nnfv_agent.config import hash_password
-
-    keys = f'authorized_keys = ["{pubkey}"]\n' if pubkey else ""
-    extra = f'netns = "{netns}"\n' if netns else ""
-    extra += f'node_id = "{node_id}"\n' if node_id else ""
-    extra += f"max_sessions = {max_sessions}\n" if max_sessions is not None else ""
-    extra += "".join(f"{key} = {value}\n" for key, value in settings.items())
-    path.write_text(
-        f'state_dir = "{state_dir}"\n'
-        f"max_message_size = {max_message_size}\n"
-        f'dataplane = "{dataplane}"\n'
-        f"{extra}"
-        'log_level = "DEBUG"\n'
-        "[[users]]\n"
-        f'name = "{USER}"\n'
-        f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"\n'
-        f"{keys}" + "".join(_user_block(name, extra) for name, extra in (users or {}).items())
+    config = agent_config(
+        state_dir,
+        dataplane=dataplane,
+        authorized_keys=[pubkey] if pubkey else [],
+        max_message_size=max_message_size,
+        max_sessions=max_sessions,
+        netns=netns,
+        node_id=node_id,
+        log_level="DEBUG",
+        users=[
+            {"name": name, "password_hash": password_hash(), **extra}
+            for name, extra in (users or {}).items()
+        ],
+        **settings,
     )
-
-
-def _user_block(name: str, settings: dict[str, object]) -> str:
-    import json
-
-    from nnfv_agent.config import hash_password
-
-    lines = [
-        "[[users]]",
-        f'name = "{name}"',
-        f'password_hash = "{hash_password(PASSWORD, iterations=1000)}"',
-    ]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
-    return "\n".join(lines) + "\n"
+    _write_toml(path, config)
 
 
 def example_config(name: str) -> str:

@@ -37,7 +37,7 @@ def diff(old: libyang.DNode | None, new: libyang.DNode | None) -> list[Change]:
     if diff_tree is None:
         return []
     try:
-        changes = []
+        changes: list[Change] = []
         for top in _tops(diff_tree):
             _collect(top, changes)
         return changes

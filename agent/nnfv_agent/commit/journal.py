@@ -17,6 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class CutCommit:
 class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def begin(self, *, previous_xml: str, target_xml: str, steps: list[str]) -> None:
         header = {

@@ -27,6 +27,9 @@ from .registry import REGISTRY, Affected, Handler, UnmappedChange, classify
 
 log = logging.getLogger(__name__)
 
+# What an operation does, or undoes: a driver call with its arguments bound.
+Step = Callable[[], None]
+
 
 @dataclass
 class Operation:
@@ -35,8 +38,8 @@ class Operation:
     name: str
     target: str
     # None for operations carried out by a later batch operation (steering rules).
-    do: Callable[[], None] | None = field(default=None, repr=False, compare=False)
-    undo: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    do: Step | None = field(default=None, repr=False, compare=False)
+    undo: Step | None = field(default=None, repr=False, compare=False)
     # Consecutive operations of one group are independent and run concurrently
     # (the lifecycle scripts of different NF instances).
     group: str | None = field(default=None, compare=False)
@@ -93,6 +96,8 @@ def _batches(ops: list[Operation]) -> list[list[Operation]]:
 
 
 def _timed(op: Operation) -> None:
+    if op.do is None:  # carried out by a later batch operation
+        return
     started = time.monotonic()
     op.do()
     log.debug("%s took %.1f ms", op.describe(), (time.monotonic() - started) * 1000)
@@ -110,11 +115,11 @@ def _run_batch(batch: list[Operation]) -> tuple[list[Operation], tuple | None]:
         futures = [(op, pool.submit(_timed, op)) for op in batch]
     finished, failed = [], None
     for op, future in futures:
-        exc = future.exception()
-        if exc is None:
+        error = future.exception()
+        if error is None:
             finished.append(op)
         elif failed is None:
-            failed = (op, exc)
+            failed = (op, error)
     return finished, failed
 
 

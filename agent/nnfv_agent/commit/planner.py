@@ -4,11 +4,26 @@ The registry says which graphs a commit touches; only those are read from the tw
 resolved. `GraphPlanner.current` is the resolved view of what is deployed (loaded once at
 start, then replaced by each durable commit), so unaffected graphs cost nothing.
 
-Order (make before break): what must be re-created under the same names breaks first
-(stopNF, deletePort, deleteNF); then createNF and createPort; startNF; one atomic nftables
-batch for every LSI and steering rule that changed (createLSI/deleteLSI/createTSRule/
-deleteTSRule); pause/resume; and only then are removed endpoints and NFs taken away. Each
-operation carries its undo, so the executor can roll a failed commit back for real.
+Order: make before break. `Ops` files every operation under one of the `PHASES`, and the plan
+is the phases in this order (within a phase, the order the planner added them):
+
+1. break-stop, break-ports, break-delete: only what comes back under the same names in this
+   commit (an instance whose template or ports changed, a restart for new parameters, a
+   changed endpoint): stopNF, then its deletePort, then deleteNF.
+2. create: createNF, createPort (NF ports and new or changed endpoints).
+3. start: startNF of new and re-created instances; updateNF of instances that keep running
+   (new parameters, a graph joining a sharable instance).
+4. steer: one nftables batch for every LSI and steering rule that changed (the createLSI,
+   deleteLSI, createTSRule and deleteTSRule entries only name what the batch does).
+5. after: pauseNF / resumeNF (admin-state).
+6. remove-endpoints, remove-stop, remove-delete, remove-ports: what goes for good, once traffic
+   has moved: the endpoints of removed graphs in one kernel batch, stopNF, deleteNF (which
+   takes the NF's veth pairs along), then the ports of graphs leaving a sharable instance,
+   its updateNF, and one wait until the kernel has dropped the removed ports.
+
+So nothing is deleted before the new side exists unless it must be re-created under its own
+name. Operations that do something carry their undo, and the executor undoes the finished ones
+in reverse when a later one fails.
 """
 
 from __future__ import annotations
@@ -24,9 +39,9 @@ from ..drivers.compute.instance import NFInstance, Port
 from ..drivers.naming import Names
 from ..model.graph import NF, Endpoint, Graph
 from ..model.template import Template
-from ..node.resolver import ResolveError, resolve
-from .pipeline import Operation, Plan, PlanRefused
+from .pipeline import Operation, Plan, PlanRefused, Step
 from .protocols import ComputeDriver, NetworkDriver
+from .resolver import ResolveError, resolve
 from .views import affected_graphs, graphs_in
 
 log = logging.getLogger(__name__)
@@ -109,10 +124,11 @@ class Deployment:
                     by_key[m.key] = rest
                 else:
                     del by_key[m.key]
-            if graphs[name] is None:
+            graph = graphs[name]
+            if graph is None:
                 all_graphs.pop(name, None)
             else:
-                all_graphs[name] = graphs[name]
+                all_graphs[name] = graph
         for m in members.values():
             all_members[(m.graph, m.nf.id)] = m
             by_key[m.key] = (*by_key.get(m.key, ()), m)
@@ -307,8 +323,8 @@ class GraphPlanner:
                     "start",
                     "startNF",
                     _target(members_of_key),
-                    lambda m=members_of_key: self._start(m),
-                    lambda m=members_of_key: self.compute.stop(instance_of(m)),
+                    partial(self._start, members_of_key),
+                    partial(self._stop, members_of_key),
                 )
             self._admin_state(ops, old_inst.get(key), members_of_key, fresh)
         if ops.settle:
@@ -470,6 +486,9 @@ class GraphPlanner:
     def _start(self, members: list[Member]) -> None:
         self.compute.start(instance_of(members))
 
+    def _stop(self, members: list[Member]) -> None:
+        self.compute.stop(instance_of(members))
+
     def _nf_ports(self, ops: Ops, m: Member, *, create: bool, phase: str) -> None:
         net = self.network
         for port in m.ports:
@@ -527,18 +546,16 @@ class GraphPlanner:
                         "break",
                         "deletePort",
                         target,
-                        lambda e=b, g=name, k=kept: net.delete_endpoint(
-                            g, e, e.group not in (k or ())
-                        ),
-                        lambda e=b, g=name: net.create_endpoint(g, e),
+                        partial(net.delete_endpoint, name, b, b.group not in (kept or ())),
+                        partial(net.create_endpoint, name, b),
                     )
                 if a is not None:
                     ops.add(
                         "create",
                         "createPort",
                         target,
-                        lambda e=a, g=name: net.create_endpoint(g, e),
-                        lambda e=a, g=name: net.delete_endpoint(g, e),
+                        partial(net.create_endpoint, name, a),
+                        partial(net.delete_endpoint, name, a),
                     )
         if removed:
             batch = [(g, e, e.group not in (kept or ())) for g, e in removed]
@@ -655,7 +672,9 @@ class Ops:
         self.phases: dict[str, list[Operation]] = {p: [] for p in PHASES}
         self.settle: list[tuple[str, str, str]] = []  # NF ports that leave with a namespace
 
-    def add(self, phase: str, name: str, target: str, do=None, undo=None) -> None:
+    def add(
+        self, phase: str, name: str, target: str, do: Step | None = None, undo: Step | None = None
+    ) -> None:
         if phase in ("break", "remove"):  # one instance's steps, spread over the sub-phases
             phase = f"{phase}-{_STEP.get(name, 'ports')}"
         group = name if name in PARALLEL else None

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 
 from ..errors import AgentError, Kind, Scope
-from .persist import remove, write_state
+from ..fsutil import remove
+from .persist import write_state
 from .store import Datastores, WriteGuard
 
 log = logging.getLogger(__name__)

@@ -83,6 +83,23 @@ class EditEngine:
 
         if op in ("create", "merge", "replace") and match is None and snode.cases:
             self._clear_other_cases(tparent, sparent, snode)
+        if op == "merge":
+            self._merge(edit, tparent, snode, match, here)
+        elif op == "none":
+            self._descend(edit, tparent, snode, match, here)
+        else:
+            self._replace_or_remove(op, edit, tparent, snode, match, here)
+
+    def _replace_or_remove(
+        self,
+        op: str,
+        edit: etree._Element,
+        tparent: etree._Element,
+        snode: SchemaNode,
+        match: etree._Element | None,
+        here: str,
+    ) -> None:
+        """create, delete, remove and replace: the node as a whole."""
         if op == "create":
             if match is not None:
                 raise AgentError(
@@ -106,7 +123,7 @@ class EditEngine:
             if match is not None:
                 tparent.remove(match)
                 self._removed(tparent, match)
-        elif op == "replace":
+        else:  # replace
             new = self._clean_copy(edit)
             if match is not None:
                 match.addprevious(new)
@@ -114,32 +131,39 @@ class EditEngine:
             else:
                 tparent.append(new)
             self._added(tparent, new, snode)
-        elif op == "merge":
-            self._merge(edit, tparent, snode, match, here)
-        else:  # none
-            if snode.kind in ("leaf", "leaf-list", "anydata", "anyxml"):
+
+    def _descend(
+        self,
+        edit: etree._Element,
+        tparent: etree._Element,
+        snode: SchemaNode,
+        match: etree._Element | None,
+        here: str,
+    ) -> None:
+        """Operation "none": no change here, but the children may carry their own."""
+        if snode.kind in ("leaf", "leaf-list", "anydata", "anyxml"):
+            return
+        if match is None:
+            if not self._has_op(edit, EDIT_OPERATIONS):
+                # RFC 6241 7.2: data for a level the target does not have, and no
+                # operation that says what to do with it.
+                raise AgentError(
+                    f"'{snode.name}' does not exist, and default-operation 'none' "
+                    "does not create it (give it an operation such as merge or create)",
+                    kind=Kind.DATA_MISSING,
+                    **self._path(here),
+                )
+            if not self._has_op(edit, _CREATING):
+                for sub in edit:
+                    if isinstance(sub.tag, str):
+                        self._walk(sub, etree.Element("scratch"), snode, "none", here)
                 return
-            if match is None:
-                if not self._has_op(edit, EDIT_OPERATIONS):
-                    # RFC 6241 7.2: data for a level the target does not have, and no
-                    # operation that says what to do with it.
-                    raise AgentError(
-                        f"'{snode.name}' does not exist, and default-operation 'none' "
-                        "does not create it (give it an operation such as merge or create)",
-                        kind=Kind.DATA_MISSING,
-                        **self._path(here),
-                    )
-                if not self._has_op(edit, _CREATING):
-                    for sub in edit:
-                        if isinstance(sub.tag, str):
-                            self._walk(sub, etree.Element("scratch"), snode, "none", here)
-                    return
-                match = self._shell(edit, snode)
-                tparent.append(match)
-                self._added(tparent, match, snode)
-            for sub in edit:
-                if isinstance(sub.tag, str):
-                    self._walk(sub, match, snode, "none", here)
+            match = self._shell(edit, snode)
+            tparent.append(match)
+            self._added(tparent, match, snode)
+        for sub in edit:
+            if isinstance(sub.tag, str):
+                self._walk(sub, match, snode, "none", here)
 
     def _merge(
         self,

@@ -1,6 +1,6 @@
-"""Crash-safe file writes: a reader sees the old file or the new one, never a torn one.
+"""State files: crash-safe writes (`fsutil`) with an integrity header and a kept generation.
 
-State files (running, startup, the confirmed-commit rollback) also carry an integrity header,
+State files (running, startup, the confirmed-commit rollback) carry an integrity header,
 so that damage the file system lets through (a power cut that leaves a zero-filled, truncated
 or empty file) is detected instead of being read as an empty configuration:
 
@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AgentError
+from ..fsutil import DIR_MODE, previous_path, replace_durably, temp_path
 
 log = logging.getLogger(__name__)
 
 _HEADER = re.compile(rb"<!-- nnfv-state sha256=([0-9a-f]{64}) length=([0-9]+) -->\n")
 _HEADER_START = b"<!-- nnfv-state"
-PREVIOUS_SUFFIX = ".prev"
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 
 
 class DamagedStateError(AgentError):
@@ -63,36 +61,6 @@ def secure_state_dir(path: Path) -> None:
             continue
         if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
             entry.chmod(stat.S_IMODE(st.st_mode) & ~0o077)
-
-
-def atomic_write(path: Path, data: str, *, durable: bool = True) -> None:
-    """Replace `path` with `data`. `durable=False` skips the fsyncs: for files that can be
-    rebuilt from durable ones (an NF's state, from running and its template)."""
-    _replace_durably(path, data.encode("utf-8"), durable=durable)
-
-
-def temp_path(path: Path) -> Path:
-    """Where `atomic_write` stages the new content of `path`."""
-    return path.with_name(f".{path.name}.tmp")
-
-
-def previous_path(path: Path) -> Path:
-    return path.with_name(path.name + PREVIOUS_SUFFIX)
-
-
-def read_or_empty(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ""
-
-
-def remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return
-    _sync_dir(path.parent)
 
 
 # ---- state files with an integrity header -----------------------------------------------
@@ -147,7 +115,7 @@ def write_state(path: Path, text: str, *, keep_previous: bool = True) -> None:
     """
     if keep_previous:
         _keep_previous(path)
-    _replace_durably(path, encode_state(text))
+    replace_durably(path, encode_state(text))
 
 
 def read_state(path: Path, *, use_previous: bool = True) -> StateText | None:
@@ -196,7 +164,7 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
 
     Only call this when no write can be in progress (at start-up, before anything is written).
     """
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = [
             p
@@ -233,37 +201,3 @@ def _keep_previous(path: Path) -> None:
     staged.unlink(missing_ok=True)
     os.link(path, staged)
     os.replace(staged, previous)
-
-
-def _replace_durably(path: Path, payload: bytes, *, durable: bool = True) -> None:
-    """Write `payload` to a temporary (0600), fsync it, rename it over `path`, fsync the
-    directory; without the fsyncs when not `durable`."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with open(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), FILE_MODE)  # a leftover tmp file keeps its old mode otherwise
-            fh.write(payload)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        # A full disk names no file; say which one was not written.
-        if exc.filename is None and exc.errno is not None:
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        # Whatever happened, the half-written temporary is not left behind.
-        tmp.unlink(missing_ok=True)
-    if durable:
-        _sync_dir(path.parent)
-
-
-def _sync_dir(directory: Path) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

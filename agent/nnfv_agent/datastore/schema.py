@@ -12,6 +12,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import libyang
 from _libyang import ffi, lib
@@ -258,7 +259,8 @@ class Schema:
             issues = [located for i in issues for located in self._locate_missing(i, xml)]
         return AgentErrors([self.to_rpc_error(i) for i in issues])
 
-    def _locate_missing(self, issue: YangIssue, xml: str) -> list[YangIssue]:
+    # 13: each early return is a case in which the issue is reported as libyang gave it.
+    def _locate_missing(self, issue: YangIssue, xml: str) -> list[YangIssue]:  # noqa: C901
         """A missing mandatory leaf or choice at a schema path without keys, as issues at
         the data paths of the entries that lack it (the issue as it is otherwise)."""
         choice = issue.app_tag == "missing-choice"
@@ -361,7 +363,7 @@ def _cases(snode: libyang.SNode) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _node_id(cnode) -> str:
+def _node_id(cnode: Any) -> str:  # a cffi `struct lysc_node *`
     return str(int(ffi.cast("uintptr_t", cnode)))
 
 

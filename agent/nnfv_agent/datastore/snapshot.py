@@ -16,6 +16,7 @@ and unchanged tops works on those graphs only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from xml.sax.saxutils import unescape
 
 import libyang
@@ -113,7 +114,7 @@ class Snapshot:
                     self._tops_tree = self.schema.parse("".join(self.tops.values()), validate=False)
         return self._tops_tree
 
-    def partial_xml(self, names: set[str] | list[str]) -> str:
+    def partial_xml(self, names: Collection[str]) -> str:
         """Tops and the named graphs only (and the /graphs container whenever it exists, so
         that an edit finds /graphs where the whole content has it)."""
         picked = {n: self.graphs[n] for n in names if n in self.graphs}

@@ -27,16 +27,11 @@ from lxml import etree
 from ..commit.journal import CutCommit, Journal
 from ..commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused, kill_point
 from ..errors import AgentError, AgentErrors, Kind, Scope
+from ..fsutil import remove
 from ..netconf.xml import parse as parse_xml
 from .edit import EditEngine, edited_graphs
 from .locks import LockTable
-from .persist import (
-    DamagedStateError,
-    read_state,
-    remove,
-    remove_stale_temporaries,
-    write_state,
-)
+from .persist import DamagedStateError, read_state, remove_stale_temporaries, write_state
 from .schema import Schema
 from .snapshot import Snapshot, split
 

@@ -119,18 +119,26 @@ def _t(el: etree._Element, name: str) -> str | None:
     return None if found is None else (found.text or "").strip()
 
 
+def _req(el: etree._Element, name: str) -> str:
+    """A key or mandatory leaf (libyang has validated that it is there)."""
+    value = _t(el, name)
+    if value is None:
+        raise ValueError(f"graph element {etree.QName(el).localname}: no {name}")
+    return value
+
+
 def _graph(el: etree._Element) -> Graph:
-    nfs = {}
+    nfs: dict[str, NF] = {}
     for nf in el.findall(_S + "nf"):
-        ports = tuple(p.findtext(_S + "name") for p in nf.findall(_S + "port"))
+        ports = tuple(_req(p, "name") for p in nf.findall(_S + "port"))
         params = tuple(
             sorted(
-                (p.findtext(_S + "name"), p.findtext(_S + "value") or "")
+                (_req(p, "name"), p.findtext(_S + "value") or "")
                 for p in nf.findall(_S + "config-parameter")
             )
         )
-        nfs[_t(nf, "id")] = NF(
-            _t(nf, "id"),
+        nfs[_req(nf, "id")] = NF(
+            _req(nf, "id"),
             _t(nf, "functional-type"),
             _t(nf, "template"),
             _t(nf, "flavour") or "any",
@@ -139,24 +147,20 @@ def _graph(el: etree._Element) -> Graph:
             _t(nf, "admin-state") or "running",
             restart_leaves(nf.find(_S + "restart-policy")),
         )
-    endpoints = {}
-    for ep in el.findall(_S + "endpoint"):
-        endpoints[_t(ep, "id")] = _endpoint(ep)
-    rules = {}
-    for r in el.findall(_S + "flow-rule"):
-        rules[_t(r, "id")] = _rule(r)
+    endpoints = {_req(ep, "id"): _endpoint(ep) for ep in el.findall(_S + "endpoint")}
+    rules = {_req(r, "id"): _rule(r) for r in el.findall(_S + "flow-rule")}
     return Graph(
-        _t(el, "name"), (_t(el, "admin-state") or "enabled") == "enabled", nfs, endpoints, rules
+        _req(el, "name"), (_t(el, "admin-state") or "enabled") == "enabled", nfs, endpoints, rules
     )
 
 
 def _endpoint(ep: etree._Element) -> Endpoint:
-    eid = _t(ep, "id")
+    eid = _req(ep, "id")
     if (iface := _t(ep, "interface")) is not None:
         return Endpoint(eid, "interface", interface=iface)
     if (vlan := ep.find(_S + "vlan")) is not None:
         return Endpoint(
-            eid, "vlan", interface=_t(vlan, "interface"), vlan_id=int(_t(vlan, "vlan-id"))
+            eid, "vlan", interface=_t(vlan, "interface"), vlan_id=int(_req(vlan, "vlan-id"))
         )
     if (vx := ep.find(_S + "vxlan")) is not None:
         return Endpoint(
@@ -165,7 +169,7 @@ def _endpoint(ep: etree._Element) -> Endpoint:
             interface=_t(vx, "interface"),
             remote=_t(vx, "remote"),
             local=_t(vx, "local"),
-            vni=int(_t(vx, "vni")),
+            vni=int(_req(vx, "vni")),
             dst_port=int(_t(vx, "dst-port") or 4789),
         )
     return Endpoint(eid, "internal", group=_t(ep, "internal-group"))
@@ -185,9 +189,9 @@ def _rule(r: etree._Element) -> FlowRule:
         rewrites = tuple((f, v) for f in REWRITE_FIELDS if (v := _t(actions, f)) is not None)
         drop = actions.find(_S + "drop") is not None
     return FlowRule(
-        _t(r, "id"),
-        int(_t(r, "priority")),
-        PortRef.parse(_t(match, "port-in")),
+        _req(r, "id"),
+        int(_req(r, "priority")),
+        PortRef.parse(_req(match, "port-in")),
         fields,
         outputs,
         drop,

@@ -50,6 +50,14 @@ def _t(el: etree._Element, name: str) -> str | None:
     return None if found is None else (found.text or "").strip()
 
 
+def _req(el: etree._Element, name: str) -> str:
+    """A key or mandatory leaf (libyang has validated that it is there)."""
+    value = _t(el, name)
+    if value is None:
+        raise ValueError(f"template element {etree.QName(el).localname}: no {name}")
+    return value
+
+
 def _int(el: etree._Element | None, name: str) -> int | None:
     if el is None:
         return None
@@ -61,21 +69,21 @@ def template_from_element(el: etree._Element, origin: str = "configured") -> Tem
     ports = sorted(el.findall(_T + "port"), key=lambda p: int(_t(p, "index") or 0))
     resources = el.find(_T + "resources")
     return Template(
-        name=_t(el, "name"),
-        functional_type=_t(el, "functional-type"),
+        name=_req(el, "name"),
+        functional_type=_req(el, "functional-type"),
         uri=_t(el, "uri") or "",
         sha256=(_t(el, "sha256") or "").lower(),
         vnf_type=_t(el, "vnf-type") or "native",
         sharable=(_t(el, "sharable") or "false") == "true",
-        ports=tuple(_t(p, "name") for p in ports),
+        ports=tuple(_req(p, "name") for p in ports),
         scripts=tuple(
             sorted(
-                (_t(s, "event"), _t(s, "script"))
+                (_req(s, "event"), _req(s, "script"))
                 for s in el.findall(_T + "lifecycle-management-script")
             )
         ),
         dependencies=tuple(
-            sorted((_t(d, "kind"), _t(d, "name")) for d in el.findall(_T + "dependency"))
+            sorted((_req(d, "kind"), _req(d, "name")) for d in el.findall(_T + "dependency"))
         ),
         memory=_int(resources, "memory"),
         memory_limit=_int(resources, "memory-limit"),
@@ -83,7 +91,7 @@ def template_from_element(el: etree._Element, origin: str = "configured") -> Tem
         pids_limit=_int(resources, "pids-limit"),
         parameters=tuple(
             Parameter(
-                _t(p, "name"),
+                _req(p, "name"),
                 _t(p, "type") or "string",
                 _t(p, "default"),
                 (_t(p, "mandatory") or "false") == "true",

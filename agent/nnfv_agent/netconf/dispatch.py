@@ -109,19 +109,20 @@ class Dispatcher:
         except AgentError as err:
             return self._error_reply(session, rpc_attrs=attrs, error=err)
         except Exception as exc:
+            failure: RpcError
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 # A full disk is the node's condition, not a bug: say so, and what failed.
                 log.error("session %d: %s", session.id, exc)
                 where = f" {exc.filename}" if exc.filename else ""
-                err = RpcError(
+                failure = RpcError(
                     "resource-denied",
                     f"the agent's disk is full: cannot write{where}: {exc.strerror}",
                     ErrorType.APPLICATION,
                 )
             else:
                 log.exception("session %d: RPC failed unexpectedly", session.id)
-                err = internal_error(exc)
-            return self._error_reply(session, rpc_attrs=attrs, error=err)
+                failure = internal_error(exc)
+            return self._error_reply(session, rpc_attrs=attrs, error=failure)
         return self._reply(attrs, result)
 
     def _error_reply(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from lxml import etree
 
@@ -124,5 +125,5 @@ def bad_element(name: str, why: str, type_: ErrorType = ErrorType.PROTOCOL) -> R
     return RpcError("bad-element", why, type_, info={"bad-element": name})
 
 
-def invalid_value(message: str, type_: ErrorType = ErrorType.PROTOCOL, **kw) -> RpcError:
+def invalid_value(message: str, type_: ErrorType = ErrorType.PROTOCOL, **kw: Any) -> RpcError:
     return RpcError("invalid-value", message, type_, **kw)

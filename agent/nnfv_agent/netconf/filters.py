@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
 
 from lxml import etree
 
@@ -27,6 +28,7 @@ from .errors import ErrorType, RpcError
 KeysOf = Callable[[etree._Element], tuple[str, ...]]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -245,7 +247,7 @@ def _evaluate(
     return out
 
 
-def _bounded(work: Callable[[], object], budget: Budget) -> object:
+def _bounded(work: Callable[[], T], budget: Budget) -> T:
     """Run `work` in a forked child under the budget; return its result or raise its error."""
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
@@ -257,26 +259,36 @@ def _bounded(work: Callable[[], object], budget: Budget) -> object:
         raise _too_costly(f"no process could be started for the filter ({exc.strerror})") from None
     if pid == 0:  # the child: no threads, no locks of ours, exits without cleanup
         os.close(read_fd)
-        status = 0
-        try:
-            _die_with(parent, budget.remaining())
-            _limit_memory(budget.max_memory)
-            result: tuple = ("ok", work())
-        except RpcError as exc:
-            result = ("rpc-error", exc)
-        except MemoryError:
-            result = ("memory", None)
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
-            result = ("error", f"{type(exc).__name__}: {exc}")
-        try:
-            payload = pickle.dumps(result)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(write_fd, view) :]
-        except BaseException:  # noqa: BLE001
-            status = 1
-        os._exit(status)
+        _run_child(work, budget, parent, write_fd)
     os.close(write_fd)
+    return _outcome(_read_child(pid, read_fd, budget), budget)
+
+
+def _run_child(work: Callable[[], object], budget: Budget, parent: int, write_fd: int) -> NoReturn:
+    """In the child: run `work` under the limits, send ("ok", result) or what failed."""
+    status = 0
+    try:
+        _die_with(parent, budget.remaining())
+        _limit_memory(budget.max_memory)
+        result: tuple[str, object] = ("ok", work())
+    except RpcError as exc:
+        result = ("rpc-error", exc)
+    except MemoryError:
+        result = ("memory", None)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
+        result = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        payload = pickle.dumps(result)
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(write_fd, view) :]
+    except BaseException:  # noqa: BLE001
+        status = 1
+    os._exit(status)
+
+
+def _read_child(pid: int, read_fd: int, budget: Budget) -> bytes:
+    """What the child sent, read within the budget; the child is killed if time runs out."""
     chunks: list[bytes] = []
     finished = False
     try:
@@ -298,20 +310,22 @@ def _bounded(work: Callable[[], object], budget: Budget) -> object:
             except ProcessLookupError:
                 pass
         os.waitpid(pid, 0)
+    return b"".join(chunks)
+
+
+def _outcome(payload: bytes, budget: Budget) -> Any:
+    """The child's result, or its failure as an rpc-error."""
+    too_big = f"the XPath filter needed more than {budget.max_memory // (1024 * 1024)} MiB"
     try:
-        kind, value = pickle.loads(b"".join(chunks))
+        kind, value = pickle.loads(payload)
     except Exception:  # noqa: BLE001 - the child died (memory limit, signal)
-        raise _too_costly(
-            f"the XPath filter needed more than {budget.max_memory // (1024 * 1024)} MiB"
-        ) from None
+        raise _too_costly(too_big) from None
     if kind == "ok":
         return value
     if kind == "rpc-error":
         raise value
     if kind == "memory":
-        raise _too_costly(
-            f"the XPath filter needed more than {budget.max_memory // (1024 * 1024)} MiB"
-        )
+        raise _too_costly(too_big)
     raise _invalid(f"the XPath filter failed: {value}")
 
 
@@ -355,50 +369,23 @@ _TOKEN = re.compile(
 )
 _OPERATOR_NAMES = ("and", "or", "mod", "div")
 # After these tokens a name is a name test and '*' a wildcard (XPath 1.0 section 3.7).
-_BEFORE_OPERAND = ("@", "::", "(", "[", ",", "/", "//", "|", "+", "-", "=", "!=", "<", "<=")
-_BEFORE_OPERAND += (">", ">=", "$", *_OPERATOR_NAMES)
+_BEFORE_OPERAND: tuple[str, ...] = ("@", "::", "(", "[", ",", "/", "//", "|", "+", "-", "=")
+_BEFORE_OPERAND += ("!=", "<", "<=", ">", ">=", "$", *_OPERATOR_NAMES)
 
 
 def resolve_unprefixed(
     select: str, data: list[etree._Element], budget: Budget
-) -> tuple[str, dict[str, str]]:
+) -> tuple[str, dict[str | None, str]]:
     """Give each unprefixed element name test the one namespace that uses that name in `data`.
 
     Returns the rewritten expression and the prefixes it introduced. A name that several
     namespaces use is refused with a message naming them; a name that no data uses is left as it
     is (it selects nothing).
     """
-    tokens = _tokens(select)
-    spots = []
-    for i, (kind, text, start, end) in enumerate(tokens):
-        if kind != "name" or ":" in text:
-            continue
-        prev = tokens[i - 1][1] if i else None
-        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else None
-        if prev is not None and prev not in _BEFORE_OPERAND and prev != "*":
-            continue  # an operator name (and, or, div, mod)
-        if prev is not None and prev == "*" and i >= 2 and tokens[i - 2][1] not in _BEFORE_OPERAND:
-            continue  # '*' was a multiplication, so this is an operator name
-        if nxt in ("(", "::") or prev in ("@", "$"):
-            continue  # function, node type, axis, attribute or variable
-        if prev == "::" and i >= 2 and tokens[i - 2][1] in ("attribute", "namespace"):
-            continue
-        # The step before, when this one is its child: `graph/name` (YANG: a child without a
-        # prefix is in its parent's namespace).
-        parent = i - 2 if prev == "/" and i >= 2 and tokens[i - 2][0] == "name" else None
-        spots.append((i, start, end, text, parent))
+    spots = _unprefixed_name_tests(_tokens(select))
     if not spots:
         return select, {}
-    owners: dict[str, set[str]] = {}
-    wanted = {text for _, _, _, text, _ in spots}
-    for top in data:
-        for el in top.iter():
-            budget.tick()
-            if not isinstance(el.tag, str):
-                continue
-            q = etree.QName(el)
-            if q.localname in wanted and q.namespace:
-                owners.setdefault(q.localname, set()).add(q.namespace)
+    owners = _namespaces_using(data, {text for _, _, _, text, _ in spots}, budget)
     prefixes: dict[str, str] = {}
     resolved: dict[int, str] = {}
     out, last = [], 0
@@ -420,6 +407,49 @@ def resolve_unprefixed(
         last = end
     out.append(select[last:])
     return "".join(out), {p: ns for ns, p in prefixes.items()}
+
+
+# (token index, start, end, name, index of the parent step's name token or None)
+NameTest = tuple[int, int, int, str, int | None]
+
+
+def _unprefixed_name_tests(tokens: list[tuple[str, str, int, int]]) -> list[NameTest]:
+    """The element name tests without a prefix (not functions, axes, attributes, operators)."""
+    spots: list[NameTest] = []
+    for i, (kind, text, start, end) in enumerate(tokens):
+        if kind != "name" or ":" in text:
+            continue
+        prev = tokens[i - 1][1] if i else None
+        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else None
+        if prev is not None and prev not in _BEFORE_OPERAND and prev != "*":
+            continue  # an operator name (and, or, div, mod)
+        if prev is not None and prev == "*" and i >= 2 and tokens[i - 2][1] not in _BEFORE_OPERAND:
+            continue  # '*' was a multiplication, so this is an operator name
+        if nxt in ("(", "::") or prev in ("@", "$"):
+            continue  # function, node type, axis, attribute or variable
+        if prev == "::" and i >= 2 and tokens[i - 2][1] in ("attribute", "namespace"):
+            continue
+        # The step before, when this one is its child: `graph/name` (YANG: a child without a
+        # prefix is in its parent's namespace).
+        parent = i - 2 if prev == "/" and i >= 2 and tokens[i - 2][0] == "name" else None
+        spots.append((i, start, end, text, parent))
+    return spots
+
+
+def _namespaces_using(
+    data: list[etree._Element], wanted: set[str], budget: Budget
+) -> dict[str, set[str]]:
+    """For each wanted local name, the namespaces of the elements in `data` that have it."""
+    owners: dict[str, set[str]] = {}
+    for top in data:
+        for el in top.iter():
+            budget.tick()
+            if not isinstance(el.tag, str):
+                continue
+            q = etree.QName(el)
+            if q.localname in wanted and q.namespace:
+                owners.setdefault(q.localname, set()).add(q.namespace)
+    return owners
 
 
 def _tokens(select: str) -> list[tuple[str, str, int, int]]:

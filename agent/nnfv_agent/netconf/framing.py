@@ -85,7 +85,9 @@ class FrameReader:
 
     # base:1.1 --------------------------------------------------------------------------
 
-    def _next_chunked(self) -> bytes | TooBig | None:
+    # One loop over the RFC 6242 4.2 grammar (chunk data, end-of-chunks, chunk header): split
+    # into functions, the state (_chunk_left, _size, _discarding) would be passed around.
+    def _next_chunked(self) -> bytes | TooBig | None:  # noqa: C901
         while True:
             if self._chunk_left:
                 take = min(self._chunk_left, len(self._buf))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ..server import Agent
 
 
-def _iso(dt) -> str:
+def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

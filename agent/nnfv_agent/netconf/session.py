@@ -6,7 +6,7 @@ import ctypes
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -102,7 +102,7 @@ class Session:
         """False once the session is closed or its peer has gone (work for it can stop)."""
         return not self.closing and not getattr(self.channel, "closed", False)
 
-    def _messages(self, hello_deadline: float):
+    def _messages(self, hello_deadline: float) -> Iterator[bytes | framing.TooBig]:
         hello = True
         while not self.closing:
             if hello:

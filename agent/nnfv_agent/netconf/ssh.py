@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Protocol
 
 import paramiko
+from paramiko import common as ssh
 from paramiko.auth_handler import AuthHandler
+from paramiko.message import Message
 
 from ..config import PBKDF2_ITERATIONS, AgentConfig, hash_password, verify_password
 
@@ -134,18 +136,19 @@ class _Connection:
 class _AuthHandler(AuthHandler):
     """paramiko's handler, telling our server the final result of each attempt."""
 
-    def _send_auth_result(self, username, method, result):
+    # paramiko's private hooks are not in its stubs (types-paramiko), hence the ignores.
+    def _send_auth_result(self, username: str, method: str, result: int) -> None:
         server = self.transport.server_object
         if isinstance(server, _Auth):
             server.auth_result(username, method, result)
-        super()._send_auth_result(username, method, result)
+        super()._send_auth_result(username, method, result)  # type: ignore[misc]
 
 
 class _Transport(paramiko.Transport):
-    def _parse_newkeys(self, m):
+    def _parse_newkeys(self, m: Message) -> None:
         if self.server_mode and self.auth_handler is None:
             self.auth_handler = _AuthHandler(self)
-        super()._parse_newkeys(m)
+        super()._parse_newkeys(m)  # type: ignore[misc]
 
 
 class _Auth(paramiko.ServerInterface):
@@ -163,14 +166,14 @@ class _Auth(paramiko.ServerInterface):
         return "publickey,password"
 
     def check_auth_none(self, username: str) -> int:
-        return paramiko.AUTH_FAILED
+        return ssh.AUTH_FAILED
 
     def check_auth_password(self, username: str, password: str) -> int:
         user = self.config.user(username)
         # Unknown users and users without a password cost the same hash as a known one.
         stored = user.password_hash if user and user.password_hash else self.server.dummy_hash
         ok = verify_password(password, stored) and stored is not self.server.dummy_hash
-        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+        return ssh.AUTH_SUCCESSFUL if ok else ssh.AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
         # Only says whether the key is one of the user's; paramiko checks the signature after.
@@ -178,8 +181,8 @@ class _Auth(paramiko.ServerInterface):
         offered = f"{key.get_name()} {key.get_base64()}"
         self._offered_key = key
         if user and any(_same_key(offered, k) for k in user.authorized_keys):
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
+            return ssh.AUTH_SUCCESSFUL
+        return ssh.AUTH_FAILED
 
     def auth_result(self, username: str, method: str, result: int) -> None:
         """The final result of one attempt, every check done: log it, delay a failure."""
@@ -189,7 +192,7 @@ class _Auth(paramiko.ServerInterface):
         how = kind
         if method == "publickey" and self._offered_key is not None:
             how = f"public key {self._offered_key.fingerprint}"
-        if result == paramiko.AUTH_SUCCESSFUL:
+        if result == ssh.AUTH_SUCCESSFUL:
             self.username = username
             self.server.throttle.succeeded(self.peer)
             log.info("user %s logged in from %s (%s)", username, self.peer, how)
@@ -204,10 +207,10 @@ class _Auth(paramiko.ServerInterface):
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind != "session":
-            return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            return ssh.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         if self.conn.channels >= MAX_CHANNELS:
             log.warning("refused channel from %s: %d channels already", self.peer, MAX_CHANNELS)
-            return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+            return ssh.OPEN_FAILED_RESOURCE_SHORTAGE
         if not self.conn.reserved:
             if not self.server.may_open():
                 log.warning(
@@ -216,10 +219,10 @@ class _Auth(paramiko.ServerInterface):
                     self.username,
                     self.config.max_sessions,
                 )
-                return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+                return ssh.OPEN_FAILED_RESOURCE_SHORTAGE
             self.conn.reserved = True
         self.conn.channels += 1
-        return paramiko.OPEN_SUCCEEDED
+        return ssh.OPEN_SUCCEEDED
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if name != "netconf":

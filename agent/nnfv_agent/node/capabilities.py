@@ -116,8 +116,9 @@ class NodeCapabilities:
         envs = set(self.execution_environments())
         out = {}
         for ftype, tpls in sorted(by_type.items()):
-            reasons = []
+            reasons: list[tuple[Template, str | None]] = []
             for tpl in sorted(tpls, key=lambda t: t.name):
+                why: str | None
                 if tpl.vnf_type not in envs:
                     why = (
                         f"missing capability: execution environment {tpl.vnf_type} "

@@ -125,13 +125,14 @@ def _descriptor_xml(tpl: Template) -> str:
         leaf(el, "script", script)
     if any(v is not None for v in (tpl.memory, tpl.memory_limit, tpl.cpu_weight, tpl.pids_limit)):
         el = etree.SubElement(root, f"{{{NT}}}resources")
-        for name, value in (
+        resources: tuple[tuple[str, int | None], ...] = (
             ("memory", tpl.memory),
             ("memory-limit", tpl.memory_limit),
             ("cpu-weight", tpl.cpu_weight),
             ("pids-limit", tpl.pids_limit),
-        ):
-            leaf(el, name, value)
+        )
+        for name, amount in resources:
+            leaf(el, name, amount)
     for p in tpl.parameters:
         el = etree.SubElement(root, f"{{{NT}}}parameter")
         leaf(el, "name", p.name)

@@ -12,25 +12,52 @@ NF and graph is reconciled as usual. Only objects that carry this node's id are 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import Protocol
 
-from ..commit.planner import Deployment, instance_of
-from ..drivers.compute.native import ComputeError
+from ..commit.planner import Deployment, Member, instance_of
+from ..drivers.compute.cgroups import Cgroups
+from ..drivers.compute.native import ComputeError, NativeCompute
+from ..drivers.naming import Names
 from ..drivers.network.links import LinkError, delete_netns, list_netns
-from ..drivers.network.native import NetworkError
+from ..drivers.network.native import NativeNetwork, NetworkError
 from ..drivers.network.nftables import render_batch
-
-if TYPE_CHECKING:
-    from ..dataplane import DataPlane
+from ..model.graph import Graph
+from .probe import KernelProbe
 
 log = logging.getLogger(__name__)
 
 
+class Plant(Protocol):
+    """The kernel-facing parts the reconciler converges (the data plane is one).
+
+    Declared here so that this module does not import the data plane that wires it.
+    """
+
+    @property
+    def probe(self) -> KernelProbe: ...
+
+    @property
+    def names(self) -> Names: ...
+
+    @property
+    def compute(self) -> NativeCompute: ...
+
+    @property
+    def cgroups(self) -> Cgroups: ...
+
+    @property
+    def network(self) -> NativeNetwork: ...
+
+
 class Reconciler:
-    def __init__(self, dp: DataPlane) -> None:
+    def __init__(self, dp: Plant) -> None:
         self.dp = dp
 
-    def run(self, wanted: Deployment) -> list[str]:
+    # One pass per kind of kernel object, in order. Left whole here because node/ is being
+    # changed on the supervision branch; split it (instances, links, tables) after that merge.
+    def run(self, wanted: Deployment) -> list[str]:  # noqa: C901
         """Converge the kernel to `wanted` (what running deploys, as the planner resolved it).
 
         An NF that could not be resolved is left as it is (reported failed), not removed.
@@ -42,10 +69,10 @@ class Reconciler:
         instances = wanted.instances()
         # The objects of an NF that cannot be resolved stay as they are: they may still run it.
         kept = {dp.names.nf_netns(graph, nf) for graph, nf in failed}
-        for (graph, nf), why in sorted(failed.items()):
-            log.error("NF %s/%s cannot be reconciled, left as it is: %s", graph, nf, why)
-            actions.append(f"left NF {graph}/{nf} as it is, failed: {why}")
-            dp.compute.on_state(graph, nf, "failed", why)
+        for (graph_name, nf), why in sorted(failed.items()):
+            log.error("NF %s/%s cannot be reconciled, left as it is: %s", graph_name, nf, why)
+            actions.append(f"left NF {graph_name}/{nf} as it is, failed: {why}")
+            dp.compute.on_state(graph_name, nf, "failed", why)
         seen = (
             set(dp.compute.known_instances())
             | set(dp.names.our_netns(list_netns(dp.names.netns_prefix)))
@@ -56,9 +83,9 @@ class Reconciler:
             actions.append(f"removed orphan NF instance {key}")
 
         wanted_links: set[str] = {
-            dp.network.nf_port_device(graph, nf, port)
-            for graph, nf in failed
-            for port in wanted.graphs[graph].nfs[nf].ports
+            dp.network.nf_port_device(graph_name, nf, port)
+            for graph_name, nf in failed
+            for port in wanted.graphs[graph_name].nfs[nf].ports
         }
         for key, members in sorted(instances.items()):
             inst = instance_of(members)
@@ -89,28 +116,30 @@ class Reconciler:
                         wanted_links.add(dp.names.internal_peer(graph.name, ep.group or ""))
                         wanted_links.add(dp.names.internal_bridge(ep.group or ""))
                     if not dp.network.links.exists(device):
-                        self._try(lambda g=graph.name, e=ep: dp.network.create_endpoint(g, e))
+                        self._try(partial(dp.network.create_endpoint, graph.name, ep))
                         actions.append(f"recreated endpoint {graph.name}/{ep.id}")
         for link in sorted(set(dp.network.our_links()) - wanted_links):
-            self._try(lambda n=link: dp.network.links.delete(n))
+            self._try(partial(dp.network.links.delete, link))
             actions.append(f"removed orphan link {link}")
 
         wanted_tables = {dp.names.table(g) for g in wanted.enabled()}
         stale = [t for t in dp.network.our_tables() if t not in wanted_tables]
-        batch_graphs = dict(wanted.enabled())
+        batch_graphs: dict[str, Graph | None] = dict(wanted.enabled())
         if not self._try(lambda: dp.network.apply_steering(self._batch(stale, batch_graphs))):
             # One graph's LSI (say, of a failed NF whose ports are gone) must not keep the
             # others from being refreshed: one batch per graph; a failed one is left as it is.
             self._try(lambda: dp.network.apply_steering(render_batch(stale, [])))
-            for name, graph in sorted(batch_graphs.items()):
-                one = {name: graph}
-                self._try(lambda b=one: dp.network.apply_steering(self._batch([], b)))
+            for name in sorted(batch_graphs):
+                self._try(partial(self._apply_steering, [], {name: batch_graphs[name]}))
         actions.extend(f"removed orphan table {t}" for t in stale)
         for action in actions:
             log.info("reconcile: %s", action)
         return actions
 
-    def _batch(self, stale: list[str], graphs: dict) -> str:
+    def _apply_steering(self, stale: list[str], graphs: dict[str, Graph | None]) -> None:
+        self.dp.network.apply_steering(self._batch(stale, graphs))
+
+    def _batch(self, stale: list[str], graphs: dict[str, Graph | None]) -> str:
         batch = self.dp.network.steering_batch(graphs)
         return render_batch(stale, []) + batch if stale else batch
 
@@ -124,7 +153,7 @@ class Reconciler:
         except (ComputeError, LinkError, OSError) as exc:
             log.error("cannot remove orphan %s: %s", key, exc)
 
-    def _redeploy(self, members) -> None:
+    def _redeploy(self, members: list[Member]) -> None:
         dp = self.dp
         inst = instance_of(members)
         try:
@@ -141,7 +170,7 @@ class Reconciler:
                 dp.compute.on_state(m.graph, m.nf.id, "failed", f"cannot redeploy: {exc}")
 
     @staticmethod
-    def _try(fn) -> bool:
+    def _try(fn: Callable[[], object]) -> bool:
         try:
             fn()
         except (NetworkError, LinkError) as exc:

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lxml import etree
 
 from ..commit.pipeline import Plan
-from ..commit.planner import Member
+from ..commit.planner import GraphPlanner, Member
 from ..commit.views import affected_graphs
+from ..drivers.compute.native import NativeCompute
+from ..drivers.naming import Names
+from ..drivers.network.native import NativeNetwork
 from ..model.graph import SG
 from .supervisor import LSI
 
-if TYPE_CHECKING:
-    from ..dataplane import DataPlane
+
+class Deployed(Protocol):
+    """What the status reporter reads: the planner's deployed view and the drivers' state.
+
+    The data plane is one; declared here so that this module does not import it.
+    """
+
+    @property
+    def planner(self) -> GraphPlanner: ...
+
+    @property
+    def network(self) -> NativeNetwork: ...
+
+    @property
+    def compute(self) -> NativeCompute: ...
+
+    @property
+    def names(self) -> Names: ...
 
 
 def _now() -> str:
@@ -22,7 +41,7 @@ def _now() -> str:
 
 
 class StatusReporter:
-    def __init__(self, dataplane: DataPlane) -> None:
+    def __init__(self, dataplane: Deployed) -> None:
         self.dp = dataplane
         self.last_change: dict[str, str] = {}
 

@@ -36,11 +36,11 @@ def parse(text):
     return etree.fromstring(text.strip(), _parser())
 
 
-def Element(tag, nsmap=None):
+def Element(tag, nsmap=None):  # noqa: N802 - the lxml name it stands in for
     return etree.Element(tag, nsmap=nsmap)
 
 
-def SubElement(parent, tag, nsmap=None):
+def SubElement(parent, tag, nsmap=None):  # noqa: N802 - the lxml name it stands in for
     return etree.SubElement(parent, tag, nsmap=nsmap)
 
 

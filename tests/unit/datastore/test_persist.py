@@ -8,15 +8,13 @@ import pytest
 
 from nnfv_agent.datastore.persist import (
     DamagedStateError,
-    atomic_write,
     decode_state,
     encode_state,
-    previous_path,
     read_state,
     remove_stale_temporaries,
-    temp_path,
     write_state,
 )
+from nnfv_agent.fsutil import atomic_write, previous_path, temp_path
 
 CONFIG = '<graphs xmlns="urn:nnfv:yang:nnfv-service-graph"><graph><name>g</name></graph></graphs>'
 

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ...datastore.persist import atomic_write, read_or_empty
 from ...errors import AgentError
+from ...fsutil import atomic_write, read_or_empty
 from ...model.template import Template, template_from_dict, template_to_dict
 from ..network.links import LinkError, create_netns, delete_netns, port_states
 from .cgroups import CgroupError, Cgroups, Limits

@@ -10,7 +10,7 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ...errors import AgentError, Kind
 from . import netlink, nsutil
@@ -28,7 +28,7 @@ class LinkExists(LinkError):
     kind = Kind.DATA_EXISTS
 
 
-def _nl(what: str, exc: Exception) -> LinkError:
+def _nl(what: str, exc: netlink.NetlinkFailure) -> LinkError:
     return LinkError(f"{what}: {os.strerror(exc.code) if exc.code else exc}")
 
 
@@ -36,7 +36,7 @@ def _on_worker(method: Callable[..., T]) -> Callable[..., T]:
     """Run the method on the Links worker thread (which lives in the CPE namespace)."""
 
     @functools.wraps(method)
-    def call(self: Links, *args, **kwargs):
+    def call(self: Links, *args: Any, **kwargs: Any) -> T:
         if threading.current_thread() is self._worker_thread:
             return method(self, *args, **kwargs)
         return self._pool.submit(method, self, *args, **kwargs).result()
@@ -53,7 +53,7 @@ class Links:
 
     def __init__(self, cpe_netns: str | None) -> None:
         self.cpe_netns = cpe_netns
-        self._ipr = None
+        self._ipr: netlink.IPRouteHandle | None = None
         self._uses = 0
         self._worker_thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(
@@ -66,7 +66,7 @@ class Links:
             nsutil.enter_for_good(self.cpe_netns)
 
     @property
-    def ipr(self):  # -> pyroute2 IPRoute
+    def ipr(self) -> netlink.IPRouteHandle:
         # pyroute2's IPRoute keeps a few kB per request for as long as it lives (measured: 4 kB
         # per link lookup, 8 kB per veth created and deleted; not given back by malloc_trim),
         # so a long-lived one is a slow leak on a CPE. It is replaced after RECYCLE_AFTER uses,
@@ -75,7 +75,7 @@ class Links:
             self._ipr.close()
             self._ipr = None
         if self._ipr is None:
-            self._ipr = netlink.IPRoute()
+            self._ipr = netlink.ip_route()
             self._uses = 0
         self._uses += 1
         return self._ipr

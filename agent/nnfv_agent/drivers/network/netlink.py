@@ -12,7 +12,8 @@ import importlib.util
 import sys
 import threading
 import types
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 _lock = threading.Lock()
 
@@ -29,6 +30,38 @@ def _load(module: str) -> types.ModuleType:
             package.__file__ = spec.origin
             sys.modules["pyroute2"] = package
         return importlib.import_module(module)
+
+
+class LinkMessage(Protocol):
+    """An rtnetlink link message as pyroute2 decodes it."""
+
+    def get_attr(self, name: str) -> Any: ...
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+class IPRouteHandle(Protocol):
+    """What the drivers use of pyroute2's IPRoute (pyroute2 itself is untyped)."""
+
+    def link(self, command: str, **spec: Any) -> list[LinkMessage]: ...
+
+    def link_lookup(self, **match: Any) -> list[int]: ...
+
+    def get_links(self, *indexes: int) -> Iterable[LinkMessage]: ...
+
+    def close(self) -> None: ...
+
+
+class NetlinkFailure(Protocol):
+    """pyroute2's NetlinkError: the kernel's errno is its `code`."""
+
+    code: int
+
+
+def ip_route() -> IPRouteHandle:
+    """A new rtnetlink client in the calling thread's network namespace."""
+    handle: IPRouteHandle = _load("pyroute2.iproute.linux").IPRoute()
+    return handle
 
 
 def __getattr__(name: str) -> Any:

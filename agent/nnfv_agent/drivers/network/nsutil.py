@@ -15,6 +15,10 @@ import os
 import socket
 import struct
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ctypes  # at run time only when a namespace operation needs it
 
 from ...errors import AgentError
 
@@ -29,9 +33,9 @@ NETNS_RUN_DIR = "/run/netns"
 class _Libc:
     """libc through ctypes, loaded at the first namespace operation (ctypes costs memory)."""
 
-    _lib = None
+    _lib: ctypes.CDLL | None = None
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:  # a ctypes function: its signature is libc's
         if _Libc._lib is None:
             import ctypes
 

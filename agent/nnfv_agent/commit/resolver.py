@@ -1,4 +1,8 @@
-"""Which template runs an NF: the node decides the implementation (paper Section III-C)."""
+"""Which template runs an NF: the node decides the implementation (paper Section III-C).
+
+The node's say comes in through `readiness` (its capabilities, passed in by the data plane),
+so planning does not import the node package.
+"""
 
 from __future__ import annotations
 

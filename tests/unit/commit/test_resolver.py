@@ -1,8 +1,8 @@
 import pytest
 
+from nnfv_agent.commit.resolver import ResolveError, resolve
 from nnfv_agent.model.graph import NF
 from nnfv_agent.model.template import Template
-from nnfv_agent.node.resolver import ResolveError, resolve
 
 
 def tpl(name, ftype="firewall", vnf="native", origin="shipped", deps=()):
