@@ -14,7 +14,7 @@ from ..drivers.compute.native import NativeCompute
 from ..drivers.naming import Names
 from ..drivers.network.native import NativeNetwork
 from ..model.graph import SG
-from .supervisor import LSI
+from .supervisor import LSI, Supervisor
 
 
 class Deployed(Protocol):
@@ -34,6 +34,9 @@ class Deployed(Protocol):
 
     @property
     def names(self) -> Names: ...
+
+    @property
+    def supervisor(self) -> Supervisor: ...
 
 
 def _now() -> str:

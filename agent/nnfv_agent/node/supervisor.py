@@ -28,25 +28,43 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lxml import etree
 
-from ..commit.planner import Deployment, Member, instance_of
-from ..drivers.compute.native import ComputeError
+from ..commit.planner import Deployment, GraphPlanner, Member, instance_of
+from ..drivers.compute.instance import NFInstance
+from ..drivers.compute.native import ComputeError, NativeCompute
+from ..drivers.naming import Names
 from ..drivers.network.links import LinkError, port_states
-from ..drivers.network.native import NetworkError
+from ..drivers.network.native import NativeNetwork, NetworkError
 from ..model.graph import SG, Graph
 from .restart import RestartCounter, RestartPolicy
-
-if TYPE_CHECKING:
-    from ..dataplane import DataPlane
 
 log = logging.getLogger(__name__)
 
 LSI = "lsi:"  # unit key prefix of a graph's LSI; NF units are keyed by their instance key
 RUNNING = ("running", "paused")
 Writer = Callable[[], contextlib.AbstractContextManager[None]]
+
+
+class Supervised(Protocol):
+    """What the supervisor watches and repairs through: the deployed view, the drivers, and
+    where events go. The data plane is one; declared here so that node/ does not import it."""
+
+    @property
+    def planner(self) -> GraphPlanner: ...
+
+    @property
+    def network(self) -> NativeNetwork: ...
+
+    @property
+    def compute(self) -> NativeCompute: ...
+
+    @property
+    def names(self) -> Names: ...
+
+    def publish(self, event: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +108,7 @@ def _event(name: str, **leaves: str | None) -> str:
 
 
 class Supervisor:
-    def __init__(self, dp: DataPlane, interval: float, policy: RestartPolicy) -> None:
+    def __init__(self, dp: Supervised, interval: float, policy: RestartPolicy) -> None:
         self.dp = dp
         self.interval = interval
         self.policy = policy
@@ -218,8 +236,8 @@ class Supervisor:
         return None if not members else self._check_nf(key, members, view)
 
     def _check_nf(self, key: str, members: list[Member], view: _View) -> str | None:
-        dp = self.dp
-        state = dp.compute.load_state(key)
+        """What is wrong with a running NF instance, checked cheapest first; None if nothing."""
+        state = self.dp.compute.load_state(key)
         if state is None:
             return f"the state record of instance {key} is gone"
         if state.state == "failed":
@@ -234,9 +252,18 @@ class Supervisor:
                 if _exited(fd):
                     return f"its process {pid} exited"
         inst = instance_of(members)
+        problem = self._check_ports(key, members, inst, view)
+        if problem is None and state.state == "running":
+            problem = self.dp.compute.status_error(inst)
+        return problem or None
+
+    def _check_ports(
+        self, key: str, members: list[Member], inst: NFInstance, view: _View
+    ) -> str | None:
+        """Both ends of every port: the LSI side in the CPE, the NF side in its namespace."""
         for m in members:
             for port in m.ports:
-                device = dp.network.nf_port_device(m.graph, m.nf.id, port.name)
+                device = self.dp.network.nf_port_device(m.graph, m.nf.id, port.name)
                 if device not in view.links():
                     where = f"{m.graph}/{m.nf.id}:{port.name}"
                     return f"the LSI side {device} of its port {where} is gone"
@@ -247,10 +274,6 @@ class Supervisor:
         for port in inst.ports:
             if port.ifname not in inside:
                 return f"its port {port.name} ({port.ifname}) is gone from its namespace"
-        if state.state == "running":
-            error = dp.compute.status_error(inst)
-            if error:
-                return error
         return None
 
     def _check_lsi(self, graph: Graph, view: _View) -> str | None:
@@ -496,7 +519,7 @@ class Supervisor:
 class _View:
     """The kernel objects of the CPE namespace, read once per cycle and only if needed."""
 
-    def __init__(self, dp: DataPlane) -> None:
+    def __init__(self, dp: Supervised) -> None:
         self.dp = dp
         self._links: set[str] | None = None
         self._tables: set[str] | None = None
