@@ -83,7 +83,7 @@ class Agent:
                 f"commit/registry.py): {', '.join(unmapped)}"
             )
         self.pipeline = CommitPipeline()
-        self.dispatcher = Dispatcher(self.capabilities)
+        self.dispatcher: Dispatcher[Session] = Dispatcher(self.capabilities)
         self.events = EventLog(
             self.dispatcher,
             self.keys_of,
@@ -121,9 +121,32 @@ class Agent:
         self.nacm = AccessControl(self.schema, config, lambda: self.stores.snapshot("running"))
         self.dispatcher.exec_check = self.nacm.check_exec
         self.events.visible = self.nacm.visible_notification
-        self.operations = BaseOperations(self)
-        self.nmda = NmdaOperations(self, self.operations)
-        self.monitoring = Monitoring(self)
+        self.operations = BaseOperations(
+            self.dispatcher,
+            stores=self.stores,
+            confirmed=self.confirmed,
+            access=self.nacm,
+            view=self,
+            sessions=self,
+            keys_of=self.keys_of,
+            config=config,
+        )
+        self.nmda = NmdaOperations(
+            self.dispatcher,
+            self.operations,
+            stores=self.stores,
+            schema=self.schema,
+            access=self.nacm,
+            view=self,
+            keys_of=self.keys_of,
+        )
+        self.monitoring = Monitoring(
+            self.dispatcher,
+            schema=self.schema,
+            stores=self.stores,
+            sessions=self,
+            capabilities=self.capabilities,
+        )
         self._sessions: dict[int, Session] = {}
         self._sessions_lock = threading.Lock()
         self._reserved = 0
@@ -144,7 +167,7 @@ class Agent:
             finally:
                 yanglib.free()
         caps = [CAP + f"yang-library:1.1?revision=2019-01-04&content-id={content_id}"]
-        for name, revision, namespace in self.monitoring.schemas():
+        for name, revision, namespace in self.schema.modules():
             mod = self.schema.ctx.get_module(name)
             if not mod.implemented():
                 continue

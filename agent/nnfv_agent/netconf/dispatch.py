@@ -8,16 +8,13 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
 from lxml import etree
 
 from ..errors import AgentError, Scope
+from ..xmlutil import NC, MalformedXml, parse, qn, reply_element
 from .errors import ErrorType, RpcError, error_reply, internal_error, operation_not_supported
-from .xml import NC, MalformedXml, parse, qn, reply_element
-
-if TYPE_CHECKING:
-    from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +27,40 @@ class RawData:
     wrapper: str = "data"
 
 
+@dataclass
+class Counters:
+    """One session's RPC counters (ietf-netconf-monitoring), kept by the dispatcher."""
+
+    in_rpcs: int = 0
+    in_bad_rpcs: int = 0
+    out_rpc_errors: int = 0
+    out_notifications: int = 0
+
+
+class Caller(Protocol):
+    """What the dispatcher (and who reads CURRENT_SESSION) needs of the session an RPC came
+    on; the handlers get the session itself (the dispatcher is generic in its type, so
+    netconf.session is not imported here)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def source_host(self) -> str: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+
+S = TypeVar("S", bound=Caller)
+
 # The session whose RPC this thread is serving (for who-changed-what notifications).
-CURRENT_SESSION: ContextVar[Session | None] = ContextVar("current_session", default=None)
+CURRENT_SESSION: ContextVar[Caller | None] = ContextVar("current_session", default=None)
 
 Reply = None | RawData | list[etree._Element]
-Handler = Callable[["Session", etree._Element], Reply]
-# Raises (access-denied) when the session may not run the operation (namespace, name).
-ExecCheck = Callable[["Session", str, str], None]
 
 
 @dataclass
@@ -51,17 +75,20 @@ class Statistics:
     out_notifications: int = 0
 
 
-class Dispatcher:
+class Dispatcher(Generic[S]):
     def __init__(self, capabilities: Callable[[], list[str]]) -> None:
-        self.handlers: dict[tuple[str, str], Handler] = {}
+        self.handlers: dict[tuple[str, str], Callable[[S, etree._Element], Reply]] = {}
         self.capabilities = capabilities
         self.stats = Statistics(datetime.now(UTC))
-        self.exec_check: ExecCheck | None = None
+        # Raises (access-denied) when the session may not run the operation (namespace, name).
+        self.exec_check: Callable[[S, str, str], None] | None = None
 
-    def register(self, namespace: str, name: str, handler: Handler) -> None:
+    def register(
+        self, namespace: str, name: str, handler: Callable[[S, etree._Element], Reply]
+    ) -> None:
         self.handlers[(namespace, name)] = handler
 
-    def handle(self, session: Session, message: bytes) -> bytes | None:
+    def handle(self, session: S, message: bytes) -> bytes | None:
         attrs: dict[str, str] = {}
         try:
             try:
@@ -125,9 +152,7 @@ class Dispatcher:
             return self._error_reply(session, rpc_attrs=attrs, error=failure)
         return self._reply(attrs, result)
 
-    def _error_reply(
-        self, session: Session, *, rpc_attrs: dict[str, str], error: AgentError
-    ) -> bytes:
+    def _error_reply(self, session: S, *, rpc_attrs: dict[str, str], error: AgentError) -> bytes:
         if not rpc_attrs.get("message-id") or error.scope == Scope.MESSAGE:
             session.counters.in_bad_rpcs += 1
             self.stats.in_bad_rpcs += 1

@@ -9,16 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from lxml import etree
 
+from ..xmlutil import NC, MalformedXml, parse, qn
 from . import framing
+from .dispatch import Counters, Dispatcher
 from .errors import ErrorType, RpcError, error_reply
-from .xml import NC, MalformedXml, parse, qn
-
-if TYPE_CHECKING:
-    from .dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +48,12 @@ def element_count(message: bytes) -> int:
 
 
 @dataclass
-class Counters:
-    in_rpcs: int = 0
-    in_bad_rpcs: int = 0
-    out_rpc_errors: int = 0
-    out_notifications: int = 0
-
-
-@dataclass
 class Session:
     id: int
     username: str
     source_host: str
     channel: Channel
-    dispatcher: Dispatcher
+    dispatcher: Dispatcher[Session]
     max_message: int
     max_elements: int = 50_000
     hello_timeout: float = 30.0

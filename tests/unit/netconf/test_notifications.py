@@ -7,10 +7,9 @@ import threading
 import pytest
 from lxml import etree
 
-from nnfv_agent.netconf.dispatch import Dispatcher
+from nnfv_agent.netconf.dispatch import Counters, Dispatcher
 from nnfv_agent.netconf.errors import RpcError
 from nnfv_agent.netconf.notifications import NOTIF, EventLog
-from nnfv_agent.netconf.session import Counters
 
 EVENT = '<change xmlns="urn:t"><n>{}</n></change>'
 
