@@ -1,4 +1,5 @@
-"""Namespaces and a hardened XML parser for everything that arrives from the network."""
+"""XML for the whole agent: the namespaces of the modules it speaks, a hardened parser for
+everything that arrives from the network or from disk, and small element helpers."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import threading
 from lxml import etree
 
 from ..errors import AgentError, Kind, Scope
-from ..netconf.xml import NC, qn
+from ..xmlutil import NC, qn
 from .schema import Schema, SchemaNode
 
 OPERATION = qn(NC, "operation")

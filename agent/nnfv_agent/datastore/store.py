@@ -28,7 +28,7 @@ from ..commit.journal import CutCommit, Journal
 from ..commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused, kill_point
 from ..errors import AgentError, AgentErrors, Kind, Scope
 from ..fsutil import remove
-from ..netconf.xml import parse as parse_xml
+from ..xmlutil import parse as parse_xml
 from .edit import EditEngine, edited_graphs
 from .locks import LockTable
 from .persist import DamagedStateError, read_state, remove_stale_temporaries, write_state

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import paramiko
 
+from ..xmlutil import NC, parse, qn
 from . import framing
-from .xml import NC, parse, qn
 
 _HELLO = (
     f'<hello xmlns="{NC}"><capabilities>'

@@ -8,7 +8,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import AgentError, AgentErrors, Kind, Scope
-from .xml import NC, qn, reply_element
+from ..xmlutil import NC, qn, reply_element
 
 
 class ErrorType(StrEnum):

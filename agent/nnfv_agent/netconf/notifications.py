@@ -23,9 +23,9 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from ..xmlutil import NC, child, qn
 from .errors import ErrorType, RpcError
 from .filters import Budget, compile_xpath, selects, subtree
-from .xml import NC, child, qn
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher

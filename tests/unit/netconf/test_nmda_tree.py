@@ -15,8 +15,8 @@ from nnfv_agent.netconf.nmda_tree import (
     limit_depth,
     unmark,
 )
-from nnfv_agent.netconf.xml import NCDS, identity
 from nnfv_agent.netconf.yanglib import with_datastores
+from nnfv_agent.xmlutil import NCDS, identity
 
 G = "urn:nnfv:yang:nnfv-service-graph"
 S = "urn:example:server-state"
