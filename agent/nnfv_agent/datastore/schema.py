@@ -172,6 +172,28 @@ class Schema:
                 }
         return out
 
+    def modules(self) -> list[tuple[str, str, str]]:
+        """(name, revision, namespace) of every implemented or imported module."""
+        with self.lock:
+            return [(m.name(), module_revision(m), module_namespace(m)) for m in self.ctx]
+
+    def module_text(self, name: str, revision: str | None, fmt: str) -> str | None:
+        """A module's source in `fmt` ("yang" or "yin"); None when no such module is loaded."""
+        with self.lock:
+            for mod in self.ctx:
+                if mod.name() == name and (not revision or module_revision(mod) == revision):
+                    return str(mod.print_mem(fmt))
+        return None
+
+    def yang_library_xml(self) -> str:
+        """libyang's RFC 8525 data of this context (yang-library and modules-state)."""
+        with self.lock:
+            tree = self.ctx.get_yanglib_data("%u")
+            try:
+                return str(tree.print_mem("xml", with_siblings=True, pretty=False))
+            finally:
+                tree.free()
+
     def node_for(self, element_path: list[tuple[str, str]]) -> SchemaNode | None:
         node: SchemaNode | None = self.root
         for key in element_path:

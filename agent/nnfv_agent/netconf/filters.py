@@ -24,8 +24,7 @@ from typing import Any, NoReturn, TypeVar
 from lxml import etree
 
 from .errors import ErrorType, RpcError
-
-KeysOf = Callable[[etree._Element], tuple[str, ...]]
+from .interfaces import KeysOf
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,6 +107,15 @@ def _is_content_match(sel: etree._Element) -> bool:
     return len(sel) == 0 and bool((sel.text or "").strip())
 
 
+def _content_matches(matches: list[etree._Element], node: etree._Element, budget: Budget) -> bool:
+    """Every content-match node of the filter has an equal child in `node`."""
+    for m in matches:
+        budget.tick()
+        if not any(_matches(m, dc) and (dc.text or "").strip() == m.text.strip() for dc in node):
+            return False
+    return True
+
+
 def _apply(
     sel: etree._Element,
     node: etree._Element,
@@ -117,17 +125,13 @@ def _apply(
 ) -> etree._Element | None:
     children = [c for c in sel if isinstance(c.tag, str)]
     if not children:
-        if _is_content_match(sel):
-            if (node.text or "").strip() != sel.text.strip():
-                return None
-            return _selected(node, mark)
+        if _is_content_match(sel) and (node.text or "").strip() != sel.text.strip():
+            return None
         return _selected(node, mark)
     matches = [c for c in children if _is_content_match(c)]
     others = [c for c in children if not _is_content_match(c)]
-    for m in matches:
-        budget.tick()
-        if not any(_matches(m, dc) and (dc.text or "").strip() == m.text.strip() for dc in node):
-            return None
+    if not _content_matches(matches, node, budget):
+        return None
     if not others:
         return _selected(node, mark)
     out = etree.Element(node.tag, nsmap=node.nsmap)

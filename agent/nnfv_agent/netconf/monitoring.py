@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ..datastore.schema import module_namespace, module_revision
+from ..xmlutil import NCM, YANGLIB, child_text, qn
 from .dispatch import Reply
 from .errors import ErrorType, RpcError, missing_element
 from .session import Session
-from .xml import NCM, YANGLIB, child_text, qn
 from .yanglib import with_datastores
 
 if TYPE_CHECKING:
-    from ..server import Agent
+    from ..datastore.schema import Schema
+    from ..datastore.store import Datastores
+    from .dispatch import Dispatcher
+    from .interfaces import SessionTable
 
 
 def _iso(dt: datetime) -> str:
@@ -23,40 +26,43 @@ def _iso(dt: datetime) -> str:
 
 
 class Monitoring:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        agent.dispatcher.register(NCM, "get-schema", self.get_schema)
-        self._config_modules = agent.schema.config_modules()
-        self._imports = agent.schema.module_imports()
-
-    def schemas(self) -> list[tuple[str, str, str]]:
-        """(module, revision, namespace) of every implemented or imported module."""
-        out = []
-        with self.agent.schema.lock:
-            for mod in self.agent.schema.ctx:
-                out.append((mod.name(), module_revision(mod), module_namespace(mod)))
-        return out
+    def __init__(
+        self,
+        dispatcher: Dispatcher[Session],
+        *,
+        schema: Schema,
+        stores: Datastores,
+        sessions: SessionTable,
+        capabilities: Callable[[], list[str]],
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.schema = schema
+        self.stores = stores
+        self.sessions = sessions
+        self.capabilities = capabilities
+        dispatcher.register(NCM, "get-schema", self.get_schema)
+        self._config_modules = schema.config_modules()
+        self._imports = schema.module_imports()
 
     def netconf_state(self) -> etree._Element:
-        agent = self.agent
         root = etree.Element(qn(NCM, "netconf-state"), nsmap={None: NCM})
         caps = etree.SubElement(root, qn(NCM, "capabilities"))
-        for cap in agent.capabilities():
+        for cap in self.capabilities():
             etree.SubElement(caps, qn(NCM, "capability")).text = cap
         stores = etree.SubElement(root, qn(NCM, "datastores"))
         for name in ("running", "candidate", "startup"):
             ds = etree.SubElement(stores, qn(NCM, "datastore"))
             etree.SubElement(ds, qn(NCM, "name")).text = name
-            holder = agent.stores.locks.holder(name)
+            holder = self.stores.locks.holder(name)
             if holder is not None:
                 locks = etree.SubElement(ds, qn(NCM, "locks"))
                 glock = etree.SubElement(locks, qn(NCM, "global-lock"))
                 etree.SubElement(glock, qn(NCM, "locked-by-session")).text = str(holder)
                 etree.SubElement(glock, qn(NCM, "locked-time")).text = _iso(
-                    agent.stores.lock_times[name]
+                    self.stores.lock_times[name]
                 )
         schemas = etree.SubElement(root, qn(NCM, "schemas"))
-        for name, revision, namespace in self.schemas():
+        for name, revision, namespace in self.schema.modules():
             sc = etree.SubElement(schemas, qn(NCM, "schema"))
             etree.SubElement(sc, qn(NCM, "identifier")).text = name
             etree.SubElement(sc, qn(NCM, "version")).text = revision
@@ -64,7 +70,7 @@ class Monitoring:
             etree.SubElement(sc, qn(NCM, "namespace")).text = namespace
             etree.SubElement(sc, qn(NCM, "location")).text = "NETCONF"
         sessions = etree.SubElement(root, qn(NCM, "sessions"))
-        for s in agent.sessions_snapshot():
+        for s in self.sessions.sessions_snapshot():
             se = etree.SubElement(sessions, qn(NCM, "session"))
             for tag, value in (
                 ("session-id", s.id),
@@ -78,7 +84,7 @@ class Monitoring:
                 ("out-notifications", s.counters.out_notifications),
             ):
                 etree.SubElement(se, qn(NCM, tag)).text = str(value)
-        st = agent.dispatcher.stats
+        st = self.dispatcher.stats
         stats = etree.SubElement(root, qn(NCM, "statistics"))
         for tag, value in (
             ("netconf-start-time", _iso(st.start_time)),
@@ -94,12 +100,7 @@ class Monitoring:
         return root
 
     def yang_library(self) -> list[etree._Element]:
-        with self.agent.schema.lock:
-            tree = self.agent.schema.ctx.get_yanglib_data("%u")
-            try:
-                xml = tree.print_mem("xml", with_siblings=True, pretty=False)
-            finally:
-                tree.free()
+        xml = self.schema.yang_library_xml()
         data = list(etree.fromstring(f"<data>{xml}</data>"))
         for top in data:
             if top.tag == qn(YANGLIB, "yang-library"):
@@ -120,20 +121,14 @@ class Monitoring:
                 ErrorType.APPLICATION,
                 info={"bad-element": "format"},
             )
-        with self.agent.schema.lock:
-            found = None
-            for mod in self.agent.schema.ctx:
-                if mod.name() == identifier and (not version or module_revision(mod) == version):
-                    found = mod
-                    break
-            if found is None:
-                raise RpcError(
-                    "invalid-value",
-                    f"no schema '{identifier}'" + (f" revision {version}" if version else ""),
-                    ErrorType.APPLICATION,
-                    info={"bad-element": "identifier"},
-                )
-            text = found.print_mem(fmt)
+        text = self.schema.module_text(identifier, version or None, fmt)
+        if text is None:
+            raise RpcError(
+                "invalid-value",
+                f"no schema '{identifier}'" + (f" revision {version}" if version else ""),
+                ErrorType.APPLICATION,
+                info={"bad-element": "identifier"},
+            )
         data = etree.Element(qn(NCM, "data"), nsmap={None: NCM})
         data.text = text
         return [data]

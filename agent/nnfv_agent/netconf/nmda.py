@@ -10,15 +10,19 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ..xmlutil import DS, NC, NCDS, WD, identity, local, ns_of, qn
 from .dispatch import Reply
 from .errors import ErrorType, RpcError, missing_element
 from .nmda_tree import ORIGIN, SELECTED, annotate_origin, keep_config, limit_depth, unmark
 from .operations import WD_MODES, tag_defaults
 from .session import Session
-from .xml import DS, NC, NCDS, WD, identity, local, ns_of, qn
 
 if TYPE_CHECKING:
-    from ..server import Agent
+    from ..datastore.schema import Schema
+    from ..datastore.store import Datastores
+    from .access import AccessControl
+    from .dispatch import Dispatcher
+    from .interfaces import KeysOf, OperationalView
     from .operations import BaseOperations
 
 NFG = "urn:nnfv:yang:nnfv-service-graph"
@@ -49,11 +53,25 @@ EDIT_DATA_PARAMS = {"datastore", "default-operation", "config", "url"}
 class NmdaOperations:
     """get-data and edit-data, registered with the dispatcher beside the base operations."""
 
-    def __init__(self, agent: Agent, base: BaseOperations) -> None:
-        self.agent = agent
+    def __init__(
+        self,
+        dispatcher: Dispatcher[Session],
+        base: BaseOperations,
+        *,
+        stores: Datastores,
+        schema: Schema,
+        access: AccessControl,
+        view: OperationalView,
+        keys_of: KeysOf,
+    ) -> None:
         self.base = base
-        agent.dispatcher.register(NCDS, "get-data", self.get_data)
-        agent.dispatcher.register(NCDS, "edit-data", self.edit_data)
+        self.stores = stores
+        self.schema = schema
+        self.access = access
+        self.view = view
+        self.keys_of = keys_of
+        dispatcher.register(NCDS, "get-data", self.get_data)
+        dispatcher.register(NCDS, "edit-data", self.edit_data)
 
     # ---- get-data -----------------------------------------------------------------------
 
@@ -72,17 +90,17 @@ class NmdaOperations:
         mode = _with_defaults(op)
         filt = _filter(op)
 
-        stores = self.agent.stores
+        stores = self.stores
         if operational:
-            config_xml = self.agent.operational_xml(stores.xml("running", mode))
-            config_xml = self.agent.nacm.with_counters(config_xml)
-            state = self.agent.state_data(op)
+            config_xml = self.view.operational_xml(stores.xml("running", mode))
+            config_xml = self.access.with_counters(config_xml)
+            state = self.view.state_data(op)
         else:
             config_xml, state = stores.xml(name, mode), []
         mark = SELECTED if depth is not None and filt is not None else None
         data = self.base.assemble(session, filt, tag_defaults(config_xml, mode), state, mark=mark)
 
-        keys_of, is_config = self.agent.keys_of, self.is_config
+        keys_of, is_config = self.keys_of, self.is_config
         if config_filter is not None:
             data = keep_config(data, config_filter, is_config, keys_of)
         if origins is not None and not origins:  # configuration's origin is filtered out
@@ -102,7 +120,7 @@ class NmdaOperations:
         """Whether a reply element is configuration, from the schema (None: not a data node)."""
         chain = [*reversed(list(element.iterancestors())), element]
         path = [(ns_of(e) or "", local(e)) for e in chain]
-        node = self.agent.schema.node_for([p for p in path if p not in _WRAPPERS])
+        node = self.schema.node_for([p for p in path if p not in _WRAPPERS])
         return None if node is None else node.config
 
     # ---- edit-data ----------------------------------------------------------------------
@@ -123,12 +141,12 @@ class NmdaOperations:
                 )
             raise missing_element("config", "edit-data")
         # The same path as edit-config: running is written by the commit transaction.
-        self.agent.stores.edit(
+        self.stores.edit(
             name,
             config,
             session_id=session.id,
             default_operation=default_op,
-            guard=self.agent.nacm.write_guard(session),
+            guard=self.access.write_guard(session),
         )
         return None
 

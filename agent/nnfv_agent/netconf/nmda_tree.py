@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from .interfaces import KeysOf
+
 ORIGIN = "urn:ietf:params:xml:ns:yang:ietf-origin"
 # Set by the filters on the nodes they select, read by max-depth, removed before replying.
 SELECTED = "{urn:nnfv:internal}selected"
 
 # Whether an element is a configuration node (True), state (False) or unknown (None).
 IsConfig = Callable[[etree._Element], bool | None]
-KeysOf = Callable[[etree._Element], tuple[str, ...]]
 # The origin identity (without prefix) of the root of a state subtree.
 StateOrigin = Callable[[etree._Element], str]
 

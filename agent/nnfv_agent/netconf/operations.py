@@ -6,26 +6,47 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ..xmlutil import DS, NC, NCDS, NNFVA, WD, child, child_text, identity, local, ns_of, qn
 from .dispatch import RawData, Reply
 from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
 from .filters import Budget, subtree, xpath
 from .nacm import prune_for_read
 from .session import Session
-from .xml import DS, NC, NCDS, NNFVA, WD, child, child_text, identity, local, ns_of, qn
 
 if TYPE_CHECKING:
-    from ..server import Agent
+    from ..config import AgentConfig
+    from ..datastore.confirmed import ConfirmedCommits
+    from ..datastore.store import Datastores
+    from .access import AccessControl
+    from .dispatch import Dispatcher
+    from .interfaces import KeysOf, OperationalView, SessionTable
 
 DATASTORE_NAMES = ("running", "candidate", "startup")
 WD_MODES = ("report-all", "report-all-tagged", "trim", "explicit")
 
 
 class BaseOperations:
-    """Binds every base operation to the agent and registers it with the dispatcher."""
+    """The base operations, registered with the dispatcher; each reaches only what it is given."""
 
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.stores = agent.stores
+    def __init__(
+        self,
+        dispatcher: Dispatcher[Session],
+        *,
+        stores: Datastores,
+        confirmed: ConfirmedCommits,
+        access: AccessControl,
+        view: OperationalView,
+        sessions: SessionTable,
+        keys_of: KeysOf,
+        config: AgentConfig,
+    ) -> None:
+        self.stores = stores
+        self.confirmed = confirmed
+        self.access = access
+        self.view = view
+        self.sessions = sessions
+        self.keys_of = keys_of
+        self.config = config
         for name in (
             "get",
             "get-config",
@@ -42,8 +63,8 @@ class BaseOperations:
             "cancel-commit",
         ):
             handler = getattr(self, name.replace("-", "_"))
-            agent.dispatcher.register(NC, name, handler)
-        agent.dispatcher.register(NNFVA, "preview-commit", self.preview_commit)
+            dispatcher.register(NC, name, handler)
+        dispatcher.register(NNFVA, "preview-commit", self.preview_commit)
 
     # ---- retrieval --------------------------------------------------------------------
 
@@ -55,15 +76,15 @@ class BaseOperations:
 
     def get(self, session: Session, op: etree._Element) -> Reply:
         mode = _with_defaults(op)
-        xml = self.agent.operational_xml(self.stores.xml("running", mode))
-        xml = self.agent.nacm.with_counters(xml)
-        return self._filtered(session, op, tag_defaults(xml, mode), self.agent.state_data(op))
+        xml = self.view.operational_xml(self.stores.xml("running", mode))
+        xml = self.access.with_counters(xml)
+        return self._filtered(session, op, tag_defaults(xml, mode), self.view.state_data(op))
 
     def _filtered(
         self, session: Session, op: etree._Element, config_xml: str, state: list[etree._Element]
     ) -> Reply:
         filt = child(op, "filter")
-        if filt is None and not state and self.agent.nacm.access(session).sees_everything():
+        if filt is None and not state and self.access.access(session).sees_everything():
             return RawData(config_xml)
         wrapper = etree.Element(qn(NC, "data"))
         wrapper.extend(self.assemble(session, filt, config_xml, state))
@@ -85,11 +106,11 @@ class BaseOperations:
         user may not read. With `mark`, the nodes the filter selects carry that attribute.
         """
         data = list(etree.fromstring(f"<data>{config_xml}</data>")) + state
-        access = self.agent.nacm.access(session)
+        access = self.access.access(session)
         if not access.sees_everything():
             data = prune_for_read(access, data)
         if filt is not None:
-            cfg = self.agent.config
+            cfg = self.config
             budget = Budget(cfg.xpath_timeout, cfg.xpath_max_memory, lambda: not session.alive())
             data = self._apply_filter(filt, data, budget, mark)
         return data
@@ -103,7 +124,7 @@ class BaseOperations:
     ) -> list[etree._Element]:
         kind = filt.get("type", "subtree")
         if kind == "subtree":
-            return subtree(data, filt, self.agent.keys_of, budget, mark=mark)
+            return subtree(data, filt, self.keys_of, budget, mark=mark)
         if kind == "xpath":
             select = filt.get("select")
             if not select:
@@ -113,7 +134,7 @@ class BaseOperations:
                     ErrorType.PROTOCOL,
                     info={"bad-attribute": "select", "bad-element": "filter"},
                 )
-            return xpath(data, select, filt.nsmap, self.agent.keys_of, budget, mark=mark)
+            return xpath(data, select, filt.nsmap, self.keys_of, budget, mark=mark)
         raise RpcError(
             "bad-attribute",
             f"unknown filter type '{kind}'",
@@ -158,7 +179,7 @@ class BaseOperations:
             session_id=session.id,
             default_operation=default_op,
             test_option=test_option,
-            guard=self.agent.nacm.write_guard(session),
+            guard=self.access.write_guard(session),
         )
         return None
 
@@ -168,7 +189,7 @@ class BaseOperations:
         if source_el is None:
             raise missing_element("source", "copy-config")
         inline = child(source_el, "config")
-        guard = self.agent.nacm.write_guard(session)
+        guard = self.access.write_guard(session)
         if inline is not None:
             self.stores.copy(inline, target, session_id=session.id, guard=guard)
             return None
@@ -178,9 +199,7 @@ class BaseOperations:
 
     def delete_config(self, session: Session, op: etree._Element) -> Reply:
         target = self._datastore(op, "target", DATASTORE_NAMES)
-        self.stores.delete(
-            target, session_id=session.id, guard=self.agent.nacm.write_guard(session)
-        )
+        self.stores.delete(target, session_id=session.id, guard=self.access.write_guard(session))
         return None
 
     def discard_changes(self, session: Session, op: etree._Element) -> Reply:
@@ -225,18 +244,18 @@ class BaseOperations:
         persist = child_text(op, "persist")
         if persist is not None and not confirmed:
             raise bad_element("persist", "persist needs <confirmed/>")
-        self.agent.confirmed.commit(
+        self.confirmed.commit(
             session_id=session.id,
             confirmed=confirmed,
             timeout=timeout,
             persist=persist,
             persist_id=child_text(op, "persist-id"),
-            guard=self.agent.nacm.write_guard(session),
+            guard=self.access.write_guard(session),
         )
         return None
 
     def cancel_commit(self, session: Session, op: etree._Element) -> Reply:
-        self.agent.confirmed.cancel(session_id=session.id, persist_id=child_text(op, "persist-id"))
+        self.confirmed.cancel(session_id=session.id, persist_id=child_text(op, "persist-id"))
         return None
 
     # ---- locks and sessions -----------------------------------------------------------
@@ -268,7 +287,7 @@ class BaseOperations:
                 "a session cannot kill itself; use close-session",
                 info={"bad-element": "session-id"},
             )
-        if not self.agent.kill_session(victim, killed_by=session.id):
+        if not self.sessions.kill_session(victim, killed_by=session.id):
             raise invalid_value(f"there is no session {victim}", info={"bad-element": "session-id"})
         return None
 
