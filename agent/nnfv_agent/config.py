@@ -283,6 +283,13 @@ def _load_dataplane(cfg: AgentConfig, raw: Raw, path: Path) -> None:
         cfg.commit_wait = float(raw["commit_wait"])
         if cfg.commit_wait < 0:
             raise ConfigError(f"{path}: commit_wait must be 0 or more seconds")
+    if "executable_path" in raw:
+        cfg.executable_path = str(raw["executable_path"])
+    _load_supervision(cfg, raw, path)
+
+
+def _load_supervision(cfg: AgentConfig, raw: Raw, path: Path) -> None:
+    """Run-time supervision: the check interval, the restart policy, rollback retries."""
     for key in _SUPERVISION_TIMES:
         if key in raw:
             low = 1.0 if key == "restart_multiplier" else 0.0
@@ -296,8 +303,6 @@ def _load_dataplane(cfg: AgentConfig, raw: Raw, path: Path) -> None:
         if value not in (True, False, "true", "false"):
             raise ConfigError(f"{path}: restart_auto must be true or false")
         cfg.restart_auto = value in (True, "true")
-    if "executable_path" in raw:
-        cfg.executable_path = str(raw["executable_path"])
 
 
 def _accelerators(raw: Raw, path: Path) -> list[tuple[str, str, str]]:
@@ -371,48 +376,57 @@ def _call_home(path: Path, entries: object) -> list[CallHomePeer]:
             if "name" in entry
             else f"{path}: [[call_home]] #{index}"
         )
-        if not isinstance(name, str) or not name or not name.isprintable():
-            raise ConfigError(f"{where}: name must be a non-empty string")
-        unknown = set(entry) - _CALL_HOME_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown settings: {', '.join(sorted(unknown))}")
-        address = entry.get("address")
-        if not isinstance(address, str) or not address.strip("[]"):
-            raise ConfigError(f"{where}: address (host name or IP address to call) is required")
-        port = entry.get("port", 4334)
-        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-            raise ConfigError(f"{where}: port must be an integer from 1 to 65535")
-        strategy = entry.get("strategy", "persistent")
-        if strategy not in _STRATEGY_KEYS:
-            raise ConfigError(f"{where}: strategy must be 'persistent' or 'periodic'")
-        other = next(s for s in _STRATEGY_KEYS if s != strategy)
-        misplaced = set(entry) & _STRATEGY_KEYS[other]
-        if misplaced:
-            raise ConfigError(
-                f"{where}: {', '.join(sorted(misplaced))} only apply to the {other} strategy"
-            )
-        peer = CallHomePeer(name, address.strip("[]"), port, strategy)
-        for key in ("retry_interval", "max_retry_interval", "period", "connect_timeout"):
-            if key in entry:
-                setattr(peer, key, _seconds(where, key, entry[key], positive=True))
-        if "idle_timeout" in entry:
-            peer.idle_timeout = _seconds(
-                where, "idle_timeout", entry["idle_timeout"], positive=False
-            )
-        if "backoff" in entry:
-            peer.backoff = _seconds(where, "backoff", entry["backoff"], positive=True)
-            if peer.backoff < 1:
-                raise ConfigError(f"{where}: backoff must be 1 (no growth) or more")
-        if "jitter" in entry:
-            peer.jitter = _seconds(where, "jitter", entry["jitter"], positive=False)
-            if peer.jitter >= 1:
-                raise ConfigError(f"{where}: jitter must be a fraction from 0 to less than 1")
-        if peer.max_retry_interval < peer.retry_interval:
-            raise ConfigError(f"{where}: max_retry_interval must be at least retry_interval")
+        peer = _call_home_peer(where, name, entry)
         if any(p.name == peer.name for p in peers):
             raise ConfigError(f"{where}: two [[call_home]] entries are named {peer.name!r}")
         peers.append(peer)
     return peers
+
+
+def _call_home_peer(where: str, name: object, entry: dict[str, Any]) -> CallHomePeer:
+    """Who to call and how: the entry's address, port and strategy."""
+    if not isinstance(name, str) or not name or not name.isprintable():
+        raise ConfigError(f"{where}: name must be a non-empty string")
+    unknown = set(entry) - _CALL_HOME_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown settings: {', '.join(sorted(unknown))}")
+    address = entry.get("address")
+    if not isinstance(address, str) or not address.strip("[]"):
+        raise ConfigError(f"{where}: address (host name or IP address to call) is required")
+    port = entry.get("port", 4334)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ConfigError(f"{where}: port must be an integer from 1 to 65535")
+    strategy = entry.get("strategy", "persistent")
+    if strategy not in _STRATEGY_KEYS:
+        raise ConfigError(f"{where}: strategy must be 'persistent' or 'periodic'")
+    other = next(s for s in _STRATEGY_KEYS if s != strategy)
+    misplaced = set(entry) & _STRATEGY_KEYS[other]
+    if misplaced:
+        raise ConfigError(
+            f"{where}: {', '.join(sorted(misplaced))} only apply to the {other} strategy"
+        )
+    peer = CallHomePeer(name, address.strip("[]"), port, strategy)
+    _call_home_timing(where, peer, entry)
+    return peer
+
+
+def _call_home_timing(where: str, peer: CallHomePeer, entry: dict[str, Any]) -> None:
+    """The reconnect strategy's numbers, each checked against its range."""
+    for key in ("retry_interval", "max_retry_interval", "period", "connect_timeout"):
+        if key in entry:
+            setattr(peer, key, _seconds(where, key, entry[key], positive=True))
+    if "idle_timeout" in entry:
+        peer.idle_timeout = _seconds(where, "idle_timeout", entry["idle_timeout"], positive=False)
+    if "backoff" in entry:
+        peer.backoff = _seconds(where, "backoff", entry["backoff"], positive=True)
+        if peer.backoff < 1:
+            raise ConfigError(f"{where}: backoff must be 1 (no growth) or more")
+    if "jitter" in entry:
+        peer.jitter = _seconds(where, "jitter", entry["jitter"], positive=False)
+        if peer.jitter >= 1:
+            raise ConfigError(f"{where}: jitter must be a fraction from 0 to less than 1")
+    if peer.max_retry_interval < peer.retry_interval:
+        raise ConfigError(f"{where}: max_retry_interval must be at least retry_interval")
 
 
 def hash_password(

@@ -14,29 +14,27 @@ import copy
 
 from lxml import etree
 
-from .xml import DS, YANGLIB, qn
+from ..xmlutil import DS, YANGLIB, qn
 
 CONVENTIONAL = ("running", "candidate", "startup")
 
 
-def with_datastores(
-    library: etree._Element, config_modules: set[str], imports: dict[str, set[str]]
-) -> None:
-    """Add the `config` module-set and schema and the datastore list to <yang-library>.
-
-    `config_modules` are the modules with configuration nodes; `imports` maps each module to
-    the modules it imports (transitively closed here).
-    """
-    complete = library.find(qn(YANGLIB, "module-set"))
-    if complete is None:
-        return
+def _imported(modules: set[str], imports: dict[str, set[str]]) -> set[str]:
+    """What `modules` import, transitively, leaving out `modules` themselves."""
     needed: set[str] = set()
-    todo = list(config_modules)
+    todo = list(modules)
     while todo:
         for name in imports.get(todo.pop(), set()):
-            if name not in needed and name not in config_modules:
+            if name not in needed and name not in modules:
                 needed.add(name)
                 todo.append(name)
+    return needed
+
+
+def _config_module_set(
+    complete: etree._Element, config_modules: set[str], needed: set[str]
+) -> etree._Element:
+    """The `config` module-set: the configuration modules, and what they need import-only."""
     config_set = etree.Element(qn(YANGLIB, "module-set"))
     etree.SubElement(config_set, qn(YANGLIB, "name")).text = "config"
     modules = complete.findall(qn(YANGLIB, "module"))
@@ -54,6 +52,21 @@ def with_datastores(
     for module in complete.findall(qn(YANGLIB, "import-only-module")):
         if _name(module) in needed:
             config_set.append(copy.deepcopy(module))
+    return config_set
+
+
+def with_datastores(
+    library: etree._Element, config_modules: set[str], imports: dict[str, set[str]]
+) -> None:
+    """Add the `config` module-set and schema and the datastore list to <yang-library>.
+
+    `config_modules` are the modules with configuration nodes; `imports` maps each module to
+    the modules it imports (transitively closed here).
+    """
+    complete = library.find(qn(YANGLIB, "module-set"))
+    if complete is None:
+        return
+    config_set = _config_module_set(complete, config_modules, _imported(config_modules, imports))
     complete.addnext(config_set)
 
     schemas = library.findall(qn(YANGLIB, "schema"))
