@@ -131,22 +131,13 @@ class NmdaOperations:
         default_op = _param_text(op, "default-operation") or "merge"
         if default_op not in ("merge", "replace", "none"):
             raise _invalid("default-operation", f"unknown default-operation '{default_op}'")
-        config = _param(op, "config")
-        if config is None:
-            if _param(op, "url") is not None:
-                raise RpcError(
-                    "operation-not-supported",
-                    "the :url capability is not supported",
-                    ErrorType.PROTOCOL,
-                )
-            raise missing_element("config", "edit-data")
-        # The same path as edit-config: running is written by the commit transaction.
-        self.stores.edit(
+        self.base.apply_edit(
+            session,
             name,
-            config,
-            session_id=session.id,
+            _param(op, "config"),
+            url_given=_param(op, "url") is not None,
+            rpc="edit-data",
             default_operation=default_op,
-            guard=self.access.write_guard(session),
         )
         return None
 

@@ -164,24 +164,46 @@ class BaseOperations:
             )
         # Every edit is atomic, so stop-on-error and continue-on-error behave like
         # rollback-on-error: a failing edit changes nothing.
-        config = child(op, "config")
+        self.apply_edit(
+            session,
+            target,
+            child(op, "config"),
+            url_given=child(op, "url") is not None,
+            rpc="edit-config",
+            default_operation=default_op,
+            test_option=test_option,
+        )
+        return None
+
+    def apply_edit(
+        self,
+        session: Session,
+        target: str,
+        config: etree._Element | None,
+        *,
+        url_given: bool,
+        rpc: str,
+        default_operation: str,
+        test_option: str = "test-then-set",
+    ) -> None:
+        """An edit of edit-config or edit-data, under the session's NACM write guard; running is
+        written by the commit transaction."""
         if config is None:
-            if child(op, "url") is not None:
+            if url_given:
                 raise RpcError(
                     "operation-not-supported",
                     "the :url capability is not supported",
                     ErrorType.PROTOCOL,
                 )
-            raise missing_element("config", "edit-config")
+            raise missing_element("config", rpc)
         self.stores.edit(
             target,
             config,
             session_id=session.id,
-            default_operation=default_op,
+            default_operation=default_operation,
             test_option=test_option,
             guard=self.access.write_guard(session),
         )
-        return None
 
     def copy_config(self, session: Session, op: etree._Element) -> Reply:
         target = self._datastore(op, "target", DATASTORE_NAMES)

@@ -8,32 +8,16 @@ from typing import Protocol
 from lxml import etree
 
 from ..commit.pipeline import Plan
-from ..commit.planner import GraphPlanner, Member
+from ..commit.planner import Member
 from ..commit.views import affected_graphs
-from ..drivers.compute.native import NativeCompute
-from ..drivers.naming import Names
-from ..drivers.network.native import NativeNetwork
 from ..model.graph import SG
-from .supervisor import LSI, Supervisor
+from .supervisor import LSI, Supervised, Supervisor
 
 
-class Deployed(Protocol):
-    """What the status reporter reads: the planner's deployed view and the drivers' state.
-
-    The data plane is one; declared here so that this module does not import it.
-    """
-
-    @property
-    def planner(self) -> GraphPlanner: ...
-
-    @property
-    def network(self) -> NativeNetwork: ...
-
-    @property
-    def compute(self) -> NativeCompute: ...
-
-    @property
-    def names(self) -> Names: ...
+class Deployed(Supervised, Protocol):
+    """What the status reporter reads: the planner's deployed view, the drivers' state and
+    the supervisor's health. The data plane is one; declared here so that this module does
+    not import it."""
 
     @property
     def supervisor(self) -> Supervisor: ...
