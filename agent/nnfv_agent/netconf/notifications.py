@@ -24,12 +24,14 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from ..xmlutil import NC, child, qn
+from .budget import Budget
 from .errors import ErrorType, RpcError
-from .filters import Budget, compile_xpath, selects, subtree
+from .filters import subtree
+from .xpath_filter import compile_xpath, selects
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
-    from .filters import KeysOf
+    from .interfaces import KeysOf
     from .session import Session
 
 log = logging.getLogger(__name__)

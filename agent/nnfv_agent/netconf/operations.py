@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..xmlutil import DS, NC, NCDS, NNFVA, WD, child, child_text, identity, local, ns_of, qn
+from .budget import Budget
 from .dispatch import RawData, Reply
 from .errors import ErrorType, RpcError, bad_element, invalid_value, missing_element
-from .filters import Budget, subtree, xpath
+from .filters import subtree
 from .nacm import prune_for_read
 from .session import Session
+from .xpath_filter import xpath
 
 if TYPE_CHECKING:
     from ..config import AgentConfig

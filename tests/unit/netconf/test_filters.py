@@ -1,6 +1,7 @@
 from lxml import etree
 
-from nnfv_agent.netconf.filters import subtree, xpath
+from nnfv_agent.netconf.filters import subtree
+from nnfv_agent.netconf.xpath_filter import xpath
 
 NS = "urn:t"
 DATA = f"""<data><top xmlns="{NS}">

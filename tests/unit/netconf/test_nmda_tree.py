@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from nnfv_agent.netconf.filters import subtree, xpath
+from nnfv_agent.netconf.filters import subtree
 from nnfv_agent.netconf.nmda import state_origin
 from nnfv_agent.netconf.nmda_tree import (
     ORIGIN,
@@ -15,6 +15,7 @@ from nnfv_agent.netconf.nmda_tree import (
     limit_depth,
     unmark,
 )
+from nnfv_agent.netconf.xpath_filter import xpath
 from nnfv_agent.netconf.yanglib import with_datastores
 from nnfv_agent.xmlutil import NCDS, identity
 
