@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.modules.setdefault("invoke", None)
 
-from nnfv_agent.commit.planner import Member, instance_of  # noqa: E402
+from nnfv_agent.commit.deployment import Member, instance_of  # noqa: E402
 from nnfv_agent.drivers.compute.cgroups import Cgroups  # noqa: E402
 from nnfv_agent.drivers.compute.native import NativeCompute  # noqa: E402
 from nnfv_agent.drivers.compute.scripts import script_env  # noqa: E402

@@ -10,8 +10,10 @@ from pathlib import Path
 import libyang
 from lxml import etree
 
+from .commit.deployment import TEMPLATES, subtree_xml
 from .commit.pipeline import CommitPipeline, Plan, PlanRefused
-from .commit.planner import TEMPLATES, GraphPlanner, Resolver, subtree_xml
+from .commit.planner import GraphPlanner
+from .commit.resolver import Resolver
 from .commit.views import affected_graphs
 from .config import AgentConfig
 from .drivers.compute.cgroups import CgroupError, Cgroups

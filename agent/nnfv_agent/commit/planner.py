@@ -4,8 +4,8 @@ The registry says which graphs a commit touches; only those are read from the tw
 resolved. `GraphPlanner.current` is the resolved view of what is deployed (loaded once at
 start, then replaced by each durable commit), so unaffected graphs cost nothing.
 
-Order: make before break. `Ops` files every operation under one of the `PHASES`, and the plan
-is the phases in this order (within a phase, the order the planner added them):
+Order: make before break. `Ops` (phases.py) files every operation under one of the
+`PHASES`; the plan is the phases in this order (within a phase, the order the planner added them):
 
 1. break-stop, break-ports, break-delete: only what comes back under the same names in this
    commit (an instance whose template or ports changed, a restart for new parameters, a
@@ -29,237 +29,24 @@ in reverse when a later one fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import partial
 
 import libyang
 
-from ..drivers.compute.instance import NFInstance, Port
-from ..drivers.naming import Names
-from ..model.graph import NF, Endpoint, Graph
+from ..drivers.compute.instance import NFInstance
+from ..model.graph import Endpoint, Graph
 from ..model.template import Template
-from .pipeline import Operation, Plan, PlanRefused, Step
+from .deployment import TEMPLATES, Deployment, Member, instance_of, subtree_xml
+from .phases import Ops
+from .pipeline import Operation, Plan
 from .protocols import ComputeDriver, NetworkDriver
-from .resolver import ResolveError, resolve
-from .views import affected_graphs, graphs_in
+from .resolver import PlanError, Resolver
+from .views import affected_graphs
 
 log = logging.getLogger(__name__)
 
 NODE_ALLOWED = "/nnfv-node:node/allowed-interface"
-TEMPLATES = "/nnfv-nnf-template:templates"
-
-
-class PlanError(PlanRefused):
-    """The configuration cannot be deployed on this node (missing capability, bad parameter)."""
-
-
-@dataclass(frozen=True)
-class Member:
-    """One NF of one graph, resolved to the instance that runs it."""
-
-    graph: str
-    nf: NF
-    template: Template
-    key: str
-    ports: tuple[Port, ...]
-    params: tuple[tuple[str, str], ...]
-
-
-class Deployment:
-    """The resolved view of a configuration: its graphs and their NF instances.
-
-    `graphs` holds every configured graph, enabled or not; `members` only those of enabled
-    graphs. `unresolved` names the NFs that could not be resolved at start-up (they are
-    reported failed; everything else stays deployed).
-    """
-
-    def __init__(
-        self,
-        graphs: dict[str, Graph],
-        members: dict[tuple[str, str], Member],
-        unresolved: dict[tuple[str, str], str] | None = None,
-        by_key: dict[str, tuple[Member, ...]] | None = None,
-    ) -> None:
-        self.graphs = graphs
-        self.members = members
-        self.unresolved = unresolved or {}
-        if by_key is None:
-            by_key = {}
-            for m in members.values():
-                by_key[m.key] = (*by_key.get(m.key, ()), m)
-        self.by_key = by_key
-
-    def enabled(self, names: Iterable[str] | None = None) -> dict[str, Graph]:
-        pick = (
-            self.graphs if names is None else {n: self.graphs[n] for n in names if n in self.graphs}
-        )
-        return {n: g for n, g in pick.items() if g.enabled}
-
-    def members_of(self, graph: str) -> list[Member]:
-        g = self.graphs.get(graph)
-        if g is None:
-            return []
-        return [m for nf in g.nfs if (m := self.members.get((graph, nf))) is not None]
-
-    def instances(self, keys: Iterable[str] | None = None) -> dict[str, list[Member]]:
-        """Members of each instance, sorted by graph and NF (a sharable one has several)."""
-        wanted = (
-            self.by_key if keys is None else {k: self.by_key[k] for k in keys if k in self.by_key}
-        )
-        return {k: sorted(ms, key=lambda m: (m.graph, m.nf.id)) for k, ms in sorted(wanted.items())}
-
-    def replaced(
-        self, graphs: dict[str, Graph | None], members: dict[tuple[str, str], Member]
-    ) -> Deployment:
-        """This deployment with some graphs replaced (None: removed); `members` are theirs."""
-        all_graphs = dict(self.graphs)
-        all_members = dict(self.members)
-        by_key = dict(self.by_key)
-        for name in graphs:
-            for m in self.members_of(name):
-                del all_members[(m.graph, m.nf.id)]
-                rest = tuple(x for x in by_key[m.key] if x is not m)
-                if rest:
-                    by_key[m.key] = rest
-                else:
-                    del by_key[m.key]
-            graph = graphs[name]
-            if graph is None:
-                all_graphs.pop(name, None)
-            else:
-                all_graphs[name] = graph
-        for m in members.values():
-            all_members[(m.graph, m.nf.id)] = m
-            by_key[m.key] = (*by_key.get(m.key, ()), m)
-        unresolved = {k: v for k, v in self.unresolved.items() if k[0] not in graphs}
-        return Deployment(all_graphs, all_members, unresolved, by_key)
-
-    def with_members(self, found: dict[tuple[str, str], Member]) -> Deployment:
-        """This deployment with NFs that could not be resolved before now resolved."""
-        members = {**self.members, **found}
-        unresolved = {k: v for k, v in self.unresolved.items() if k not in found}
-        return Deployment(self.graphs, members, unresolved)
-
-
-def instance_of(members: list[Member], graph: str | None = None) -> NFInstance:
-    """The NFInstance a driver call needs, seen from `graph` (default: the first member)."""
-    lead = next((m for m in members if m.graph == graph), members[0])
-    ports = tuple(p for m in members for p in m.ports) if lead.template.sharable else lead.ports
-    return NFInstance(
-        lead.key,
-        lead.graph,
-        lead.nf.id,
-        lead.template,
-        ports,
-        lead.params,
-        tuple(sorted({m.graph for m in members})),
-    )
-
-
-def subtree_xml(tree: libyang.DNode | None, path: str) -> str:
-    if tree is None:
-        return ""
-    node = tree.find_path(path)
-    if node is None:
-        return ""
-    # An implicit (default-only) container prints as nothing.
-    return node.print_mem("xml", with_siblings=False, pretty=False) or ""
-
-
-class Resolver:
-    """Resolves NFs to templates and instance names; checks parameters and ports."""
-
-    def __init__(
-        self,
-        names: Names,
-        templates: Callable[[str], dict[str, Template]],
-        deployed: Callable[[str], Template | None],
-        readiness: Callable[[Template], str | None] = lambda t: None,
-    ) -> None:
-        self.names = names
-        self.templates = templates  # from the configured templates' XML
-        self.deployed = deployed
-        self.readiness = readiness
-
-    def members(
-        self,
-        graphs: Iterable[Graph],
-        templates_xml: Callable[[], str],
-        *,
-        current: bool,
-        failed: dict[tuple[str, str], str] | None = None,
-    ) -> dict[tuple[str, str], Member]:
-        """Members of the enabled `graphs`. With `failed`, an NF that cannot be resolved is
-        recorded there (start-up); without it, it refuses the plan."""
-        enabled = [g for g in graphs if g.enabled]
-        # The catalog (which packs the shipped templates once) only when an NF needs it.
-        templates = self.templates(templates_xml()) if any(g.nfs for g in enabled) else {}
-        out = {}
-        for graph in enabled:
-            for nf in graph.nfs.values():
-                try:
-                    out[(graph.name, nf.id)] = self._member(graph.name, nf, templates, current)
-                except PlanError as exc:
-                    if failed is None:
-                        raise
-                    failed[(graph.name, nf.id)] = str(exc)
-        return out
-
-    def deployment(self, tree: libyang.DNode | None) -> Deployment:
-        """What `tree` deploys, by the templates its NFs run now (start-up)."""
-        graphs = graphs_in(tree)
-        failed: dict[tuple[str, str], str] = {}
-        members = self.members(
-            graphs.values(), lambda: subtree_xml(tree, TEMPLATES), current=True, failed=failed
-        )
-        for (graph, nf), why in sorted(failed.items()):
-            log.error("NF %s/%s cannot be deployed here: %s", graph, nf, why)
-        return Deployment(graphs, members, failed)
-
-    def _member(self, graph: str, nf: NF, templates: dict[str, Template], current: bool) -> Member:
-        key = self.names.nf_netns(graph, nf.id)
-        tpl = self.deployed(key) if current else None
-        if tpl is None:
-            try:
-                tpl = resolve(graph, nf, templates, self.readiness)
-            except ResolveError as exc:
-                raise PlanError(str(exc)) from None
-        if tpl.sharable:
-            key = self.names.shared_netns(tpl.name)
-            tpl = (self.deployed(key) if current else None) or tpl
-        missing = [p for p in nf.ports if p not in tpl.ports]
-        if missing or (set(tpl.ports) - set(nf.ports)):
-            raise PlanError(
-                f"NF {graph}/{nf.id}: its ports {list(nf.ports)} do not match the "
-                f"ports {list(tpl.ports)} of template {tpl.name}"
-            )
-        ports = tuple(
-            Port(p, self.names.nf_ifname(p, i, graph if tpl.sharable else None))
-            for i, p in enumerate(tpl.ports)
-        )
-        return Member(graph, nf, tpl, key, ports, _params(graph, nf, tpl))
-
-
-def _params(graph: str, nf: NF, tpl: Template) -> tuple[tuple[str, str], ...]:
-    given = nf.param_dict
-    unknown = sorted(set(given) - {p.name for p in tpl.parameters})
-    if unknown:
-        raise PlanError(
-            f"NF {graph}/{nf.id}: template {tpl.name} has no parameter "
-            f"{', '.join(repr(u) for u in unknown)}"
-        )
-    values = {}
-    for p in tpl.parameters:
-        if p.name in given:
-            values[p.name] = given[p.name]
-        elif p.default is not None:
-            values[p.name] = p.default
-        elif p.mandatory:
-            raise PlanError(
-                f"NF {graph}/{nf.id}: parameter '{p.name}' is mandatory for template {tpl.name}"
-            )
-    return tuple(sorted(values.items()))
 
 
 class GraphPlanner:
@@ -611,9 +398,6 @@ class GraphPlanner:
         )
 
 
-_STEP = {"stopNF": "stop", "deletePort": "ports", "deleteNF": "delete"}
-
-
 def allowed_interfaces(tree: libyang.DNode | None) -> set[str]:
     """/node/allowed-interface of a configuration; empty means every interface."""
     if tree is None:
@@ -641,44 +425,3 @@ def _target(members: list[Member]) -> str:
     if lead.template.sharable:
         return f"{lead.template.name} (shared by {', '.join(sorted({m.graph for m in members}))})"
     return f"{lead.graph}/{lead.nf.id}"
-
-
-PHASES = (
-    "break-stop",
-    "break-ports",
-    "break-delete",
-    "create",
-    "start",
-    "steer",
-    "after",
-    "remove-endpoints",
-    "remove-stop",
-    "remove-delete",
-    "remove-ports",
-)
-# Operations of these kinds touch one NF instance each and may run side by side.
-PARALLEL = {"startNF", "stopNF", "deleteNF", "deletePort"}
-
-
-class Ops:
-    """Collects operations into the phases of a plan, in order of appearance within a phase.
-
-    Make before break: new NFs are created and started before the steering batch sends traffic
-    to them, and old ones are removed only after it. Only what must be re-created under the
-    same name (a template or port change, a restart, a changed endpoint) breaks first.
-    """
-
-    def __init__(self) -> None:
-        self.phases: dict[str, list[Operation]] = {p: [] for p in PHASES}
-        self.settle: list[tuple[str, str, str]] = []  # NF ports that leave with a namespace
-
-    def add(
-        self, phase: str, name: str, target: str, do: Step | None = None, undo: Step | None = None
-    ) -> None:
-        if phase in ("break", "remove"):  # one instance's steps, spread over the sub-phases
-            phase = f"{phase}-{_STEP.get(name, 'ports')}"
-        group = name if name in PARALLEL else None
-        self.phases[phase].append(Operation(name, target, do, undo, group))
-
-    def ordered(self) -> list[Operation]:
-        return [op for phase in self.phases.values() for op in phase]

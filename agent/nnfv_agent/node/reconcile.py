@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Protocol
 
-from ..commit.planner import Deployment, Member, instance_of
+from ..commit.deployment import Deployment, Member, instance_of
 from ..drivers.compute.cgroups import Cgroups
 from ..drivers.compute.native import ComputeError, NativeCompute
 from ..drivers.naming import Names

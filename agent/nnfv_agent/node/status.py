@@ -7,8 +7,8 @@ from typing import Protocol
 
 from lxml import etree
 
+from ..commit.deployment import Member
 from ..commit.pipeline import Plan
-from ..commit.planner import Member
 from ..commit.views import affected_graphs
 from ..model.graph import SG
 from .supervisor import LSI, Supervised, Supervisor

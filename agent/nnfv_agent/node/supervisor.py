@@ -32,7 +32,8 @@ from typing import Protocol
 
 from lxml import etree
 
-from ..commit.planner import Deployment, GraphPlanner, Member, instance_of
+from ..commit.deployment import Deployment, Member, instance_of
+from ..commit.planner import GraphPlanner
 from ..drivers.compute.instance import NFInstance
 from ..drivers.compute.native import ComputeError, NativeCompute
 from ..drivers.naming import Names

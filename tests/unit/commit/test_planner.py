@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from nnfv_agent.commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused
-from nnfv_agent.commit.planner import GraphPlanner, Resolver
+from nnfv_agent.commit.planner import GraphPlanner
+from nnfv_agent.commit.resolver import Resolver
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.drivers.naming import Names
 from nnfv_agent.model.template import Parameter, Template
