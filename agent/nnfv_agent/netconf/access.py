@@ -24,18 +24,8 @@ from lxml import etree
 
 from ..datastore.snapshot import SG, Snapshot, join
 from .errors import RpcError
-from .nacm import (
-    NACM_NS,
-    Access,
-    BadPath,
-    Policy,
-    Step,
-    data_denied,
-    exec_denied,
-    parse_data_path,
-    parse_instance_path,
-    schema_facts,
-)
+from .nacm import Access, data_denied, exec_denied, schema_facts
+from .nacm_rules import NACM_NS, BadPath, Policy, Step, parse_data_path, parse_instance_path
 
 if TYPE_CHECKING:
     from ..config import AgentConfig

@@ -8,18 +8,20 @@ from lxml import etree
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.netconf.access import default_nacm_xml
 from nnfv_agent.netconf.nacm import (
-    NACM_NS,
-    NC_NS,
     Access,
-    BadPath,
     NacmSchema,
-    Policy,
-    Step,
     exec_denied,
-    parse_data_path,
-    parse_instance_path,
     prune_for_read,
     schema_facts,
+)
+from nnfv_agent.netconf.nacm_rules import (
+    NACM_NS,
+    NC_NS,
+    BadPath,
+    Policy,
+    Step,
+    parse_data_path,
+    parse_instance_path,
 )
 
 SG = "urn:nnfv:yang:nnfv-service-graph"
