@@ -49,6 +49,7 @@ def yanglint(data: etree._Element, kind: str, tmp_path: Path) -> None:
         YANG / "ietf" / "ietf-netconf-monitoring@2010-10-04.yang",
         YANG / "ietf" / "nc-notifications@2008-07-14.yang",
         YANG / "ietf" / "ietf-origin@2018-02-14.yang",
+        YANG / "ietf" / "ietf-netconf-acm@2018-02-14.yang",  # /nacm counters are in get
     ]
     proc = subprocess.run(
         ["yanglint", "-y", "-t", kind, "-p", str(YANG), "-p", str(YANG / "ietf")]
