@@ -1,5 +1,5 @@
-"""config-filter, max-depth, origin annotation (RFC 8526) and the YANG library's datastores,
-on small trees with a stand-in schema."""
+"""config-filter, max-depth and origin annotation (RFC 8526), on small trees with a stand-in
+schema. The YANG library's datastores are tested in test_yanglib.py."""
 
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ from nnfv_agent.netconf.nmda_tree import (
     unmark,
 )
 from nnfv_agent.netconf.xpath_filter import xpath
-from nnfv_agent.netconf.yanglib import with_datastores
-from nnfv_agent.xmlutil import NCDS, identity
+from nnfv_agent.xmlutil import NCDS
 
 G = "urn:nnfv:yang:nnfv-service-graph"
 S = "urn:example:server-state"
-YL = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 STATE_NAMES = {"status", "counters", "server"}
 KEYS = {"graph": ("name",), "nf": ("id",)}
 
@@ -133,50 +131,3 @@ def test_origin_marks_configuration_roots_intended_and_state_roots_by_their_sour
     assert graph.find(f"{{{G}}}nf/{{{G}}}status/{{{G}}}state").get(attr) is None
     text = etree.tostring(wrapper).decode()
     assert 'or:origin="or:intended"' in text  # the attribute uses the declared prefix
-
-
-def test_identity_resolves_its_prefix_in_scope() -> None:
-    el = etree.fromstring('<d xmlns:x="urn:x">x:running</d>')
-    assert identity(el) == ("urn:x", "running")
-    assert identity(etree.fromstring('<d xmlns="urn:y">running</d>')) == ("urn:y", "running")
-    assert identity(etree.fromstring("<d>y:running</d>")) == (None, "running")
-
-
-def test_yang_library_gains_a_config_schema_and_the_datastores() -> None:
-    library = etree.fromstring(
-        f'<yang-library xmlns="{YL}"><module-set><name>complete</name>'
-        "<module><name>graph</name><revision>2026-11-22</revision><namespace>urn:g</namespace>"
-        "</module><module><name>mon</name><revision>2010-10-04</revision>"
-        "<namespace>urn:m</namespace></module><module><name>lib</name><revision>2019-01-04"
-        "</revision><namespace>urn:l</namespace></module>"
-        "<import-only-module><name>types</name><revision>2013-07-15</revision>"
-        "<namespace>urn:t</namespace></import-only-module></module-set>"
-        "<schema><name>complete</name><module-set>complete</module-set></schema>"
-        "<content-id>1</content-id></yang-library>"
-    )
-    with_datastores(library, {"graph"}, {"graph": {"types", "lib"}, "lib": set()})
-    ns = {"yl": YL}
-    config = library.xpath("yl:module-set[yl:name='config']", namespaces=ns)[0]
-    assert config.xpath("yl:module/yl:name/text()", namespaces=ns) == ["graph"]
-    assert sorted(config.xpath("yl:import-only-module/yl:name/text()", namespaces=ns)) == [
-        "lib",
-        "types",
-    ]
-    stores = library.xpath("yl:datastore", namespaces=ns)
-    assert [(d[0].text, d[1].text) for d in stores] == [
-        ("ds:running", "config"),
-        ("ds:candidate", "config"),
-        ("ds:startup", "config"),
-        ("ds:operational", "complete"),
-    ]
-    assert names(library) == [
-        "module-set",
-        "module-set",
-        "schema",
-        "schema",
-        "datastore",
-        "datastore",
-        "datastore",
-        "datastore",
-        "content-id",
-    ]
