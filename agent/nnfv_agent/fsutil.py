@@ -48,10 +48,22 @@ def remove(path: Path) -> None:
     sync_dir(path.parent)
 
 
+def make_private_dirs(directory: Path) -> None:
+    """Create `directory` and each missing parent with DIR_MODE, whatever the umask
+    (Path.mkdir(parents=True) would give the parents 0777 & ~umask)."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    for each in reversed(missing):
+        try:
+            each.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(each, DIR_MODE)
+
+
 def replace_durably(path: Path, payload: bytes, *, durable: bool = True) -> None:
     """Write `payload` to a temporary (0600), fsync it, rename it over `path`, fsync the
     directory; without the fsyncs when not `durable`."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     tmp = temp_path(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)

@@ -47,6 +47,11 @@ def parse(data: bytes | str) -> etree._Element:
         raise MalformedXml("empty document")
     if root.getroottree().docinfo.doctype:
         raise MalformedXml("DOCTYPE declarations are not allowed")
+    declared = root.getroottree().docinfo.encoding
+    if declared and declared.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
+        raise MalformedXml(
+            f"NETCONF messages must be UTF-8 encoded (RFC 6241 section 3), not {declared}"
+        )
     return root
 
 

@@ -128,11 +128,6 @@ def test_missing_directory_is_created_0700_whatever_the_umask(
     assert mode(tmp_path / "nf") == DIR_MODE == 0o700
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fsutil promises 0700 for every directory it creates, but Path.mkdir(parents=True) "
-    "creates the intermediate ones with 0777 & ~umask (only the last gets DIR_MODE)",
-)
 def test_every_missing_directory_of_a_nested_path_is_created_0700(
     tmp_path: Path, umask: Callable[[int], None]
 ) -> None:
