@@ -7,6 +7,7 @@ result only appears at ``dest`` once it is complete.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import tarfile
@@ -19,6 +20,12 @@ from .common import ArchiveError
 
 # Same bound as the kernel's ELOOP limit; deeper chains are refused rather than followed.
 _MAX_SYMLINK_HOPS = 40
+# Extraction filters (PEP 706) came with Python 3.11.4; Debian 12's python3 is 3.11.2. Without
+# them `_as_data` drops what the data filter drops; the containment checks are ours anyway.
+_HAS_FILTERS = hasattr(tarfile, "data_filter")
+_FILTER_ERRORS: tuple[type[Exception], ...] = (
+    (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
+)
 
 
 def extract(archive: Path, dest: Path) -> None:
@@ -74,15 +81,36 @@ def _extract_checked(
     tar: tarfile.TarFile, members: list[tarfile.TarInfo], tmp: Path, archive: Path
 ) -> None:
     try:
-        # The data filter repeats the containment checks against the real file system and drops
-        # ownership, setuid/setgid and group/other write bits; owner exec bits survive.
-        tar.extractall(tmp, members=members, filter="data")
-    except tarfile.FilterError as exc:
-        raise ArchiveError(f"{archive}: refusing member '{exc.tarinfo.name}': {exc}") from exc
+        if _HAS_FILTERS:
+            # The data filter repeats the containment checks against the real file system and
+            # drops ownership, setuid/setgid and group/other write bits; owner exec bits survive.
+            tar.extractall(tmp, members=members, filter="data")
+        else:
+            tar.extractall(tmp, members=[_as_data(m) for m in members])
+    except _FILTER_ERRORS as exc:
+        name = getattr(getattr(exc, "tarinfo", None), "name", "?")
+        raise ArchiveError(f"{archive}: refusing member '{name}': {exc}") from exc
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{archive} is not a valid tar.gz archive: {exc}") from exc
     except OSError as exc:
         raise ArchiveError(f"cannot extract {archive} into {tmp}: {exc}") from exc
+
+
+def _as_data(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A copy of a checked member as the data filter would extract it: owned by whoever
+    extracts (no chown to the archive's ids or names), no setuid/setgid/sticky bits, no
+    group/other write, owner read/write on files, exec bits only if the owner had one."""
+    safe = copy.copy(member)
+    safe.uid, safe.gid = os.geteuid(), os.getegid()
+    safe.uname = safe.gname = ""  # a name would be looked up and win over the ids
+    mode = member.mode & 0o755
+    if member.isreg() or member.islnk():
+        if not mode & 0o100:
+            mode &= ~0o111
+        safe.mode = mode | 0o600
+    else:
+        safe.mode = 0o755  # directories (symlinks keep no mode of their own)
+    return safe
 
 
 def _publish(tmp: Path, dest: Path, archive: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nnfv_agent.drivers.compute.archive import ArchiveError, extract
+from nnfv_agent.drivers.compute.archive import extraction as extraction_module
 from support.tarballs import (
     dir_member,
     entry_member,
@@ -19,6 +20,16 @@ from support.tarballs import (
     make_tar,
     symlink_member,
 )
+
+
+@pytest.fixture(autouse=True, params=["tar-filters", "no-tar-filters"])
+def tar_filters(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: with Python's extraction filters (3.11.4 and later) and without
+    them, as on Debian 12's python3 3.11.2, where the agent's own member copy does their job."""
+    if request.param == "no-tar-filters":
+        monkeypatch.setattr(extraction_module, "_HAS_FILTERS", False)
+        monkeypatch.setattr(extraction_module, "_FILTER_ERRORS", ())
+    return str(request.param)
 
 
 @pytest.fixture
