@@ -6,8 +6,10 @@ Every kernel object the test or the agent creates is removed at the end, even on
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,19 @@ from graphs import graphs_config
 from nnfv_agent.netconf.client import NetconfClient
 from simfleet import PASSWORD, USER, SimCpe
 from support.kernel import Snapshot, snapshot
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Data-plane tests build simulated CPEs (namespaces, veths, nft tables, cgroups): they are
+    kernel tests like tests/kernel, marked so, and skipped without root."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.kernel)
+            if os.geteuid() != 0:
+                item.add_marker(pytest.mark.skip(reason="simulated CPEs need root"))
+
 
 SG = "urn:nnfv:yang:nnfv-service-graph"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
