@@ -20,7 +20,7 @@ import pytest
 from lxml import etree
 from ncclient import manager
 
-from graphs import endpoint, graphs_config, rule
+from graphs import endpoint, fw_nat_graph, graphs_config, rule
 from simfleet import PASSWORD, USER, sh
 from support.clients import ncclient_connect
 from support.traffic import ping, ping_eventually
@@ -239,6 +239,30 @@ def test_deleted_lsi_table_is_recreated_and_the_graph_recovers(sup_cpe, tmp_path
     assert wait_for(lambda: table in cpe.snapshot().tables)
     assert ping_eventually(cpe.lan_ns, target)
     assert wait_for(lambda: graph_state(cpe, "g") == "deployed")
+    cpe.remove_all()
+    cpe.assert_clean()
+
+
+def test_deleted_firewall_filter_table_is_found_by_its_status_script_and_repaired(sup_cpe):
+    cpe = sup_cpe
+    cpe.push(fw_nat_graph())
+    fw_ns = namespace_of(cpe, "fw")
+    table = ["nft", "list", "table", "bridge", "nnfv_fw"]
+    assert sh(*table, ns=fw_ns, check=False).returncode == 0
+    with subscribe(cpe) as m:
+        # Nothing the kernel reports: only the template's status script can see this.
+        sh("nft", "delete", "table", "bridge", "nnfv_fw", ns=fw_ns)
+        event = wait_notification(m, nf_failed("fw"))
+        assert event is not None
+        assert "nnfv_fw is missing" in (event.findtext(f"{{{SG}}}reason") or "")
+
+    def repaired() -> bool:
+        status = nf_status(cpe, "fw-nat", "fw")
+        ns = namespace_of(cpe, "fw")
+        return "<state>running</state>" in status and sh(*table, ns=ns, check=False).returncode == 0
+
+    assert wait_for(repaired)
+    assert wait_for(lambda: graph_state(cpe, "fw-nat") == "deployed")
     cpe.remove_all()
     cpe.assert_clean()
 
