@@ -53,6 +53,11 @@ def nacm(enabled: bool, tenant_graphs: list[str]) -> str:
         "<access-operations>*</access-operations><action>deny</action></rule></rule-list>"
     )
     body = default_nacm_xml().replace("</nacm>", tenant + "</nacm>")
+    # Replace, not merge: the rules of a rule-list are ordered by the user, so a merge would
+    # append a new graph's permit after the deny of the previous round (and never match).
+    body = body.replace(
+        f'<nacm xmlns="{ACM}">', f'<nacm xmlns="{ACM}" xmlns:nc="{NC}" nc:operation="replace">', 1
+    )
     flag = "true" if enabled else "false"
     body = body.replace("<enable-nacm>true</enable-nacm>", f"<enable-nacm>{flag}</enable-nacm>")
     return body
@@ -66,8 +71,9 @@ def run(agent: LocalAgent, count: int, n: int) -> dict[tuple[str, str], list[flo
             f"<edit-config><target><running/></target><config>"
             f'<graphs xmlns="{SG}" xmlns:nc="{NC}" nc:operation="remove"/></config></edit-config>'
         )
-        body = [
-            chain_graph(g, THREE_NF, lan="lan0", wan="wan0", description=g) for g in graph_names
+        body = [  # an interface belongs to one graph only: each graph gets its own pair
+            chain_graph(g, THREE_NF, lan=f"lan{i}", wan=f"wan{i}", description=g)
+            for i, g in enumerate(graph_names)
         ]
         admin.edit_config(graphs_config(*body), target="running")
         clients = {

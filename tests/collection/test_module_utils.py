@@ -292,6 +292,32 @@ def test_error_paths_translate_to_module_options(xpath, option):
     assert errors.option_path(xpath) == option
 
 
+ACCESS_DENIED = (
+    f'<rpc-reply xmlns="{NC}"><rpc-error><error-type>protocol</error-type>'
+    "<error-tag>access-denied</error-tag><error-severity>error</error-severity>"
+    f'<error-path xmlns:nc="{NC}">/nc:rpc/nc:lock</error-path>'
+    '<error-message xml:lang="en">access denied: you may not run the protocol operation '
+    "&lt;lock&gt;</error-message></rpc-error></rpc-reply>"
+)
+
+
+@pytest.mark.parametrize(
+    "xpath", ["/nc:rpc/nc:edit-config", "/nacm:nacm/nacm:groups", "/nfg:other/nfg:graph"]
+)
+def test_paths_outside_the_resource_lists_have_no_option_path(xpath):
+    assert errors.option_path(xpath) is None
+
+
+def test_access_denied_on_a_protocol_operation_names_the_tag_and_no_option():
+    failure = errors.from_connection_error("lock", Exception(ACCESS_DENIED))
+    assert failure.message == (
+        "lock failed: access-denied at /nc:rpc/nc:lock: "
+        "access denied: you may not run the protocol operation <lock>"
+    )
+    assert failure.details["error_tag"] == "access-denied"
+    assert failure.errors[0]["option_path"] is None
+
+
 # ---- the device sequence, with a fake connection ----------------------------------------------
 
 

@@ -17,6 +17,13 @@ from pathlib import Path
 import pytest
 from collection_env import playbook
 from ncclient import manager
+from ncclient.operations.rpc import RPCError
+
+GRAPH = (
+    '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
+    '<graphs xmlns="urn:nnfv:yang:nnfv-service-graph"><graph><name>g</name></graph></graphs>'
+    "</config>"
+)
 
 
 def free_port() -> int:
@@ -59,7 +66,11 @@ def test_agent_role_installs_a_running_agent_and_a_second_run_changes_nothing(ta
                 "agent_listen": f"127.0.0.1:{port}",
                 "agent_dataplane": "none",
                 "agent_service_manager": "daemon",
-                "agent_users": [{"name": "admin", "password": "role-test"}],
+                "agent_users": [
+                    {"name": "admin", "password": "role-test"},
+                    {"name": "inventory", "password": "role-test", "groups": ["monitor"]},
+                    {"name": "rescue", "password": "role-test", "groups": [], "recovery": True},
+                ],
             },
             "roles": ["nnfv.cpe.agent"],
         }
@@ -87,6 +98,20 @@ def test_agent_role_installs_a_running_agent_and_a_second_run_changes_nothing(ta
     ) as m:
         assert any("nnfv-service-graph" in c for c in m.server_capabilities)
         assert "<graphs" not in m.get_config("running").data_xml
+    assert 'groups = ["monitor"]' in config and config.count("recovery = true") == 1
+    with manager.connect(
+        host="127.0.0.1",
+        port=port,
+        username="inventory",
+        password="role-test",
+        hostkey_verify=False,
+        look_for_keys=False,
+        allow_agent=False,
+    ) as m:  # in the monitor group: reads, and is refused a write
+        assert m.get_config("running").ok
+        with pytest.raises(RPCError) as denied:
+            m.edit_config(target="running", config=GRAPH)
+        assert denied.value.tag == "access-denied"
 
 
 def test_agent_role_refuses_bad_variables_before_touching_the_host(tmp_path):

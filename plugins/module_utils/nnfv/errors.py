@@ -16,6 +16,8 @@ from ansible_collections.nnfv.cpe.plugins.module_utils.nnfv.xml import NC_NS, pa
 
 _STEP = re.compile(r"^(?:[\w.-]+:)?(?P<name>[\w.-]+)(?P<preds>(?:\[[^\]]*\])*)$")
 _PRED = re.compile(r"\[(?:[\w.-]+:)?(?P<key>[\w.-]+)\s*=\s*(?P<q>['\"])(?P<value>.*?)(?P=q)\]")
+# The top containers of the resource modules' lists (their `config` option).
+_TOPS = ("graphs", "templates")
 _PLURAL = {
     "nf": "nfs",
     "endpoint": "endpoints",
@@ -102,9 +104,15 @@ def parse_rpc_errors(text):
 
 def option_path(xpath):
     """/nfg:graphs/nfg:graph[nfg:name='b']/nfg:flow-rule[nfg:id='r']/nfg:match/nfg:port-in
-    -> config[name=b].flow_rules[id=r].match.port_in"""
+    -> config[name=b].flow_rules[id=r].match.port_in
+
+    None for a path outside the modules' data (such as /nc:rpc/nc:lock, the protocol
+    operation an access-denied error names, or /nacm:nacm/...)."""
     steps = [s for s in _split(xpath) if s]
     if len(steps) < 2:
+        return None
+    top = _STEP.match(steps[0])
+    if not top or top.group("name") not in _TOPS:
         return None
     out = ["config"]
     for step in steps[1:]:

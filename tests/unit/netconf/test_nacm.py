@@ -322,3 +322,20 @@ def test_example_file_holds_the_rules_the_agent_ships():
     shipped = Policy.from_xml(default_nacm_xml())
     example = etree.parse(str(EXAMPLES / "nacm-default.xml")).getroot()
     assert Policy.from_xml(etree.tostring(example, encoding="unicode")) == shipped
+
+
+def test_tenant_example_keeps_the_shipped_rules_and_limits_each_tenant_to_its_graphs(facts):
+    from support.agentproc import EXAMPLES
+
+    shipped = Policy.from_xml(default_nacm_xml())
+    example = etree.parse(str(EXAMPLES / "nacm-tenants.xml")).getroot()
+    policy = Policy.from_xml(etree.tostring(example, encoding="unicode"))
+    assert policy.rule_lists[:2] == shipped.rule_lists  # admin and monitor as shipped
+    alice = Access.of("alice", policy, facts, external_groups=["tenant-a"])
+    bob = Access.of("bob", policy, facts, external_groups=["tenant-b"])
+    for op in ("read", "create", "update", "delete"):
+        assert alice.data(graph("tenantA-web"), op) and alice.data(graph("tenantA-vpn"), op)
+        assert not alice.data(graph("tenantB-db"), op) and not alice.data(graph("other"), op)
+        assert bob.data(graph("tenantB-db"), op) and not bob.data(graph("tenantA-web"), op)
+    oss = Access.of("oss", policy, facts, external_groups=["admin"])
+    assert oss.data(graph("tenantB-db"), "create") and oss.may_exec(NC_NS, "kill-session")
