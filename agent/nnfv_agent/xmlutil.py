@@ -82,9 +82,15 @@ def child_text(el: etree._Element, name: str, ns: str = NC) -> str | None:
     return (found.text or "").strip()
 
 
-def reply_element(attrs: dict[str, str]) -> etree._Element:
-    """An empty <rpc-reply> echoing the attributes of its <rpc>."""
-    reply = etree.Element(qn(NC, "rpc-reply"), nsmap={None: NC})
+def reply_element(
+    attrs: dict[str, str], prefixes: dict[str, str] | None = None
+) -> etree._Element:
+    """An empty <rpc-reply> echoing the attributes of its <rpc>, declaring `prefixes` (those
+    that the text of an error-path uses: lxml drops a declaration of the default namespace
+    under another prefix when an element moves into the reply, so they must be on the root)."""
+    nsmap: dict[str | None, str] = {None: NC}
+    nsmap.update(prefixes or {})
+    reply = etree.Element(qn(NC, "rpc-reply"), nsmap=nsmap)
     for key, value in attrs.items():
         reply.set(key, value)
     return reply

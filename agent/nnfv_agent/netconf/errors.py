@@ -99,7 +99,9 @@ def rpc_error_elements(exc: AgentError) -> list[etree._Element]:
 
 def error_reply(attrs: dict[str, str] | None, error: AgentError) -> bytes:
     """The whole <rpc-reply> refusing an RPC (every error reply is built here)."""
-    reply = reply_element(attrs or {})
+    errors = error.errors if isinstance(error, AgentErrors) else [error]
+    prefixes = {k: v for e in errors for k, v in (e.path_nsmap or {}).items() if k}
+    reply = reply_element(attrs or {}, prefixes)
     reply.extend(rpc_error_elements(error))
     return etree.tostring(reply)
 

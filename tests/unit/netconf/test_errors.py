@@ -62,3 +62,19 @@ def test_protocol_layer_rpc_error_keeps_netconf_terms_and_echoes_message_id():
     reply = etree.fromstring(error_reply({"message-id": "42"}, err))
     assert reply.get("message-id") == "42"
     assert reply.findtext(f"{{{NC}}}rpc-error/{{{NC}}}error-type") == "rpc"
+
+
+def test_error_path_prefix_of_the_netconf_namespace_is_declared_in_the_reply():
+    # /nc:rpc/nc:lock: "nc" names the reply's default namespace under another prefix, which
+    # lxml would drop from the error-path element; a strict client must still resolve it.
+    denied = RpcError(
+        "access-denied",
+        "access denied: you may not run the protocol operation <lock>",
+        ErrorType.PROTOCOL,
+        path="/nc:rpc/nc:lock",
+        path_nsmap={"nc": NC},
+    )
+    reply = etree.fromstring(error_reply({"message-id": "7"}, denied))
+    path = reply.find(f"{{{NC}}}rpc-error/{{{NC}}}error-path")
+    assert path is not None and path.text == "/nc:rpc/nc:lock"
+    assert path.nsmap["nc"] == NC
