@@ -82,9 +82,7 @@ def child_text(el: etree._Element, name: str, ns: str = NC) -> str | None:
     return (found.text or "").strip()
 
 
-def reply_element(
-    attrs: dict[str, str], prefixes: dict[str, str] | None = None
-) -> etree._Element:
+def reply_element(attrs: dict[str, str], prefixes: dict[str, str] | None = None) -> etree._Element:
     """An empty <rpc-reply> echoing the attributes of its <rpc>, declaring `prefixes` (those
     that the text of an error-path uses: lxml drops a declaration of the default namespace
     under another prefix when an element moves into the reply, so they must be on the root)."""
