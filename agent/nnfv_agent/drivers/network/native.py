@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
+from functools import partial
 
 from ...errors import AgentError
 from ...model.graph import Endpoint, Graph, PortRef
 from ..naming import Names
+from . import netlink, nsutil
 from .links import LinkError, LinkExists, Links
 from .nftables import Nft, SteeringError, render_batch, render_table, run_in_netns
 
@@ -31,12 +33,22 @@ def unsupported_endpoint(kind: str) -> str | None:
     return f"missing capability: {kind} endpoints are not supported by this node's network driver"
 
 
+def _netdev_tables(netns: str | None) -> list[str]:
+    try:
+        if netns is None:
+            return netlink.netdev_table_names()
+        with nsutil.entered(netns):
+            return netlink.netdev_table_names()
+    except (OSError, netlink.NetlinkError) as exc:  # the namespace, or the netlink dump
+        raise NetworkError(f"cannot list the nftables tables: {exc}") from None
+
+
 class NativeNetwork:
     def __init__(self, names: Names, cpe_netns: str | None) -> None:
         self.names = names
         self.cpe_netns = cpe_netns
         self.links = Links(cpe_netns)
-        self.nft = Nft(run_in_netns(cpe_netns))
+        self.nft = Nft(run_in_netns(cpe_netns), partial(_netdev_tables, cpe_netns))
 
     # ---- ports --------------------------------------------------------------------------
 

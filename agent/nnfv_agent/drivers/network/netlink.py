@@ -64,6 +64,19 @@ def ip_route() -> IPRouteHandle:
     return handle
 
 
+NFPROTO_NETDEV = 5
+
+
+def netdev_table_names() -> list[str]:
+    """The nftables netdev tables of the calling thread's namespace, by one netlink dump of
+    tables only (the nft command fills its whole cache first: about 200 ms at 100 tables)."""
+    nft = _load("pyroute2.nftables.main").NFTables(nfgen_family=NFPROTO_NETDEV)
+    try:
+        return [str(m.get_attr("NFTA_TABLE_NAME")) for m in nft.get_tables()]
+    finally:
+        nft.close()
+
+
 def __getattr__(name: str) -> Any:
     if name == "IPRoute":
         return _load("pyroute2.iproute.linux").IPRoute

@@ -162,8 +162,12 @@ def run_in_netns(netns: str | None) -> Runner:
 
 
 class Nft:
-    def __init__(self, run: Runner) -> None:
+    """nft for rule batches and counters; `list_tables` (netlink, see native.py) for the table
+    inventory that supervision reads every few seconds."""
+
+    def __init__(self, run: Runner, list_tables: Callable[[], list[str]] | None = None) -> None:
         self.run = run
+        self.list_tables = list_tables
 
     def apply(self, batch: str) -> None:
         if batch.strip():
@@ -194,5 +198,7 @@ class Nft:
         return self._parse_counters(out).get(table, {})
 
     def tables(self) -> list[str]:
+        if self.list_tables is not None:
+            return self.list_tables()
         out = self.run(["nft", "-j", "list", "tables", "netdev"], None)
         return [t["table"]["name"] for t in json.loads(out).get("nftables", []) if "table" in t]

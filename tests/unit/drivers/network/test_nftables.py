@@ -45,3 +45,14 @@ def test_all_counters_groups_by_table():
         "a": {"r1": Counter(1, 2), "r2": Counter(0, 0)},
         "b": {"r1": Counter(5, 6)},
     }
+
+
+def test_table_inventory_comes_from_the_netlink_lister_when_given_and_never_runs_nft():
+    calls: list[list[str]] = []
+
+    def run(args: list[str], stdin: str | None = None) -> str:
+        calls.append(args)
+        return ""
+
+    assert Nft(run, lambda: ["nnfv_a", "x"]).tables() == ["nnfv_a", "x"]
+    assert calls == []
