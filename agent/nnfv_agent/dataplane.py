@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import libyang
-from lxml import etree
 
 from .commit.deployment import TEMPLATES, subtree_xml
 from .commit.pipeline import CommitPipeline, Plan, PlanRefused
@@ -29,6 +28,7 @@ from .node.probe import KernelProbe
 from .node.restart import RestartPolicy
 from .node.status import StatusReporter
 from .node.supervisor import Supervisor
+from .xmlutil import event_xml
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,6 @@ ENDPOINT_FEATURES = {
     "interface": "nft-netdev-fwd",
 }
 Publish = Callable[[str], None]
-
-
-def _event(ns: str, name: str, **leaves: str | None) -> str:
-    root = etree.Element(f"{{{ns}}}{name}", nsmap={None: ns})
-    for key, value in leaves.items():
-        if value is not None:
-            etree.SubElement(root, f"{{{ns}}}{key.replace('_', '-')}").text = value
-    return etree.tostring(root, encoding="unicode")
 
 
 class DataPlane:
@@ -160,7 +152,9 @@ class DataPlane:
     # ---- events -----------------------------------------------------------------------
 
     def _nf_event(self, graph: str, nf: str, state: str, reason: str | None) -> None:
-        self.publish(_event(SG, "nf-state-change", graph=graph, nf=nf, state=state, reason=reason))
+        self.publish(
+            event_xml(SG, "nf-state-change", graph=graph, nf=nf, state=state, reason=reason)
+        )
 
     def _graph_events(self, plan: Plan) -> None:
         for name, (old, new) in affected_graphs(plan).items():
@@ -173,12 +167,14 @@ class DataPlane:
             else:
                 event = None
             if event:
-                self.publish(_event(SG, "graph-change", graph=name, event=event))
+                self.publish(event_xml(SG, "graph-change", graph=name, event=event))
 
     def _graph_failure(self, plan: Plan, reason: str) -> None:
         for name, (old, new) in affected_graphs(plan).items():
             if old != new:
-                self.publish(_event(SG, "graph-change", graph=name, event="failed", reason=reason))
+                self.publish(
+                    event_xml(SG, "graph-change", graph=name, event="failed", reason=reason)
+                )
 
     # ---- the monitor --------------------------------------------------------------------
 
@@ -222,7 +218,7 @@ class DataPlane:
         for ftype, (ready, reason) in sorted(now.items()):
             if before.get(ftype, (None, None))[0] != ready:
                 self.publish(
-                    _event(
+                    event_xml(
                         NODE,
                         "capability-change",
                         functional_type=ftype,

@@ -18,7 +18,7 @@ from .commit.registry import missing_entries
 from .config import AgentConfig
 from .datastore.confirmed import ConfirmedCommits
 from .datastore.persist import secure_state_dir
-from .datastore.schema import Schema
+from .datastore.schema import FEATURES, Schema
 from .datastore.store import Datastores
 from .netconf.access import AccessControl
 from .netconf.callhome import CallHome
@@ -59,15 +59,6 @@ _RFC6470_OPERATION = {
     ChangeKind.DELETED: "delete",
     ChangeKind.MODIFIED: "replace",
 }
-NETCONF_FEATURES = (
-    "writable-running",
-    "candidate",
-    "confirmed-commit",
-    "rollback-on-error",
-    "validate",
-    "startup",
-    "xpath",
-)
 
 
 class Agent:
@@ -177,7 +168,7 @@ class Agent:
             features = [
                 f.name()
                 for f in mod.features()
-                if f.state() and (name != "ietf-netconf" or f.name() in NETCONF_FEATURES)
+                if f.state() and (name != "ietf-netconf" or f.name() in FEATURES["ietf-netconf"])
             ]
             if features:
                 cap += "&features=" + ",".join(features)

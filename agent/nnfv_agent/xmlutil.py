@@ -94,6 +94,16 @@ def reply_element(attrs: dict[str, str], prefixes: dict[str, str] | None = None)
     return reply
 
 
+def event_xml(ns: str, name: str, **leaves: str | None) -> str:
+    """A notification's content: element `name` of module `ns` with one leaf per keyword
+    (underscores become hyphens; None leaves are left out)."""
+    root = etree.Element(qn(ns, name), nsmap={None: ns})
+    for key, value in leaves.items():
+        if value is not None:
+            etree.SubElement(root, qn(ns, key.replace("_", "-"))).text = value
+    return etree.tostring(root, encoding="unicode")
+
+
 def identity(el: etree._Element) -> tuple[str | None, str]:
     """An identityref value: (namespace of its prefix in scope, identity name)."""
     text = (el.text or "").strip()

@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from lxml import etree
-
 from ..commit.deployment import Deployment, Member, instance_of
 from ..commit.planner import GraphPlanner
 from ..drivers.compute.instance import NFInstance
@@ -40,6 +38,7 @@ from ..drivers.naming import Names
 from ..drivers.network.links import LinkError, port_states
 from ..drivers.network.native import NativeNetwork, NetworkError
 from ..model.graph import SG, Graph
+from ..xmlutil import event_xml
 from .restart import RestartCounter, RestartPolicy
 
 log = logging.getLogger(__name__)
@@ -98,14 +97,6 @@ class _Watch:
 
 def _iso(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _event(name: str, **leaves: str | None) -> str:
-    root = etree.Element(f"{{{SG}}}{name}", nsmap={None: SG})
-    for key, value in leaves.items():
-        if value is not None:
-            etree.SubElement(root, f"{{{SG}}}{key}").text = value
-    return etree.tostring(root, encoding="unicode")
 
 
 class Supervisor:
@@ -368,7 +359,9 @@ class Supervisor:
                 self.dp.compute.on_state(m.graph, m.nf.id, "failed", told)
         if first:
             for graph in unit.graphs:
-                self.dp.publish(_event("graph-change", graph=graph, event="degraded", reason=told))
+                self.dp.publish(
+                    event_xml(SG, "graph-change", graph=graph, event="degraded", reason=told)
+                )
 
     def _recovered(self, key: str, unit: _Unit) -> None:
         before = self.health.get(key)
@@ -417,7 +410,7 @@ class Supervisor:
     def _recovered_graphs(self, key: str, unit: _Unit) -> None:
         for graph in unit.graphs:
             if not any(u.failed for u in self._units.values() if graph in u.graphs):
-                self.dp.publish(_event("graph-change", graph=graph, event="recovered"))
+                self.dp.publish(event_xml(SG, "graph-change", graph=graph, event="recovered"))
 
     def _redeploy(self, dep: Deployment, members: list[Member]) -> None:
         """Stop what is left of the instance and start it again; if its namespace or a port is
