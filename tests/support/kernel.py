@@ -14,12 +14,13 @@ class Snapshot:
     namespaces: frozenset[str]
     links: frozenset[str]
     tables: frozenset[str]
+    chains: frozenset[str]  # "table/chain" of the netdev tables
     cgroups: frozenset[str]
     processes: frozenset[int]
 
     def leaks_since(self, before: Snapshot) -> dict[str, list]:
         out = {}
-        for field in ("namespaces", "links", "tables", "cgroups", "processes"):
+        for field in ("namespaces", "links", "tables", "chains", "cgroups", "processes"):
             extra = sorted(getattr(self, field) - getattr(before, field))
             if extra:
                 out[field] = extra
@@ -40,6 +41,13 @@ def snapshot(node_id: str, cpe_ns: str) -> Snapshot:
         ).get("nftables", [])
         if "table" in item
     )
+    chains = frozenset(
+        f"{item['chain']['table']}/{item['chain']['name']}"
+        for item in json.loads(
+            run(["ip", "netns", "exec", cpe_ns, "nft", "-j", "list", "chains", "netdev"]) or "{}"
+        ).get("nftables", [])
+        if "chain" in item
+    )
     cgroups = set()
     procs = set()
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
@@ -49,7 +57,7 @@ def snapshot(node_id: str, cpe_ns: str) -> Snapshot:
                 if d.is_dir():
                     cgroups.add(f"{hierarchy.name}/{d.name}")
                     procs.update(int(p) for p in (d / "cgroup.procs").read_text().split())
-    return Snapshot(namespaces, links, tables, frozenset(cgroups), frozenset(procs))
+    return Snapshot(namespaces, links, tables, chains, frozenset(cgroups), frozenset(procs))
 
 
 def run(cmd: list[str]) -> str:

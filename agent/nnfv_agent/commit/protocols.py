@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..drivers.compute.instance import NFInstance
+from ..drivers.network.native import SteeringBatch
 from ..model.graph import Endpoint, Graph
 
 
@@ -29,10 +30,10 @@ class NetworkDriver(Protocol):
     def delete_endpoints(self, endpoints: list[tuple[str, Endpoint, bool]]) -> None:
         """Several endpoints (graph, endpoint, last of its internal group) in one batch."""
 
-    def steering_batch(self, graphs: dict[str, Graph | None]) -> str:
-        """One atomic batch giving each graph its LSI table (None: delete it)."""
+    def steering_batch(self, graphs: dict[str, Graph | None]) -> SteeringBatch:
+        """One atomic batch giving each graph its LSI (None: delete it)."""
 
-    def apply_steering(self, batch: str) -> None: ...
+    def apply_steering(self, batch: SteeringBatch) -> None: ...
 
 
 class ComputeDriver(Protocol):

@@ -4,7 +4,9 @@ Several agents can share a namespace (the simulated fleet, tests, two agents on 
 every object an agent creates says whose it is, and clean-up only ever touches its own:
 
 - network namespaces ``nnfv-<node>-<digest>``; cgroups live under ``nnfv/<node>/``;
-- nftables LSI tables ``nnfv_<node>_<digest>``;
+- one nftables netdev table per node, ``nnfv_<node>_lsi``, holding every graph's LSI: base chains
+  ``g<digest>_<device>`` and named counters ``g<digest>_r<digest>``, all led by the graph's tag
+  (per-graph tables ``nnfv_<node>_<digest>`` of earlier versions are recognised, to remove them);
 - links (at most 15 characters): a two-letter kind, a 5-hex-digit tag of the node id, and an
   8-hex-digit digest of what the link is for (``nv``: NF port, ``nx``: vxlan, ``ni``/``nj``:
   internal endpoint and its bridge port, ``nb``: internal bridge);
@@ -22,6 +24,9 @@ _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 LINK_KINDS = ("nv", "nx", "ni", "nj", "nb")
 _NF_NETNS_REST = re.compile(r"^(?:[0-9a-f]{10}|s[0-9a-f]{9})$")
 _TABLE_REST = re.compile(r"^[0-9a-f]{12}$")
+_LSI_TAG = re.compile(r"^g[0-9a-f]{12}_")
+# What nft 1.0.6 takes as an unquoted chain name (it refuses quoted ones).
+_NFT_IDENTIFIER = re.compile(r"^[A-Za-z0-9_.]+$")
 _LINK_REST = re.compile(r"^[0-9a-f]{8}$")
 _PROBE_REST = re.compile(r"^[0-9a-f]{8}$")
 
@@ -114,19 +119,42 @@ class Names:
     # ---- nftables ---------------------------------------------------------------------------
 
     @property
-    def table_prefix(self) -> str:
+    def lsi_table(self) -> str:
+        """The one netdev table of this node: nft fills its cache table by table before every
+        change, so one table per node keeps a one-graph change flat in the number of graphs."""
+        return f"nnfv_{self.node_id}_lsi"
+
+    @property
+    def legacy_table_prefix(self) -> str:
         return f"nnfv_{self.node_id}_"
 
-    def table(self, graph: str) -> str:
-        return self.table_prefix + digest(graph, length=12)
-
     def is_our_table(self, name: str) -> bool:
-        prefix = self.table_prefix
-        return name.startswith(prefix) and bool(_TABLE_REST.match(name.removeprefix(prefix)))
+        """This node's LSI table, or a per-graph table an earlier version of the agent left."""
+        prefix = self.legacy_table_prefix
+        return name == self.lsi_table or (
+            name.startswith(prefix) and bool(_TABLE_REST.match(name.removeprefix(prefix)))
+        )
 
     @staticmethod
-    def counter(rule: str) -> str:
-        return "r_" + digest(rule, length=12)
+    def lsi_tag(graph: str) -> str:
+        """What leads the name of every object of one graph's LSI in the node table."""
+        return "g" + digest(graph, length=12)
+
+    @staticmethod
+    def tag_of(name: str) -> str | None:
+        """The graph tag an object of the node table belongs to, if it is an LSI object."""
+        return name[:13] if _LSI_TAG.match(name) else None
+
+    @classmethod
+    def lsi_chain(cls, graph: str, device: str) -> str:
+        """The ingress base chain of one LSI port (device) of a graph."""
+        name = device if _NFT_IDENTIFIER.match(device) else "d" + digest(device, length=8)
+        return f"{cls.lsi_tag(graph)}_{name}"
+
+    @classmethod
+    def counter(cls, graph: str, rule: str) -> str:
+        """The named counter of one flow rule; it outlives the rebuilds of the rule's chain."""
+        return f"{cls.lsi_tag(graph)}_r{digest(rule, length=12)}"
 
     @staticmethod
     def nf_ifname(port: str, index: int, graph: str | None = None) -> str:

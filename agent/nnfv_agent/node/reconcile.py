@@ -22,7 +22,6 @@ from ..drivers.compute.native import ComputeError, NativeCompute
 from ..drivers.naming import Names
 from ..drivers.network.links import LinkError, delete_netns, list_netns
 from ..drivers.network.native import NativeNetwork, NetworkError
-from ..drivers.network.nftables import render_batch
 from ..model.graph import Graph
 from .probe import KernelProbe
 
@@ -122,26 +121,30 @@ class Reconciler:
             self._try(partial(dp.network.links.delete, link))
             actions.append(f"removed orphan link {link}")
 
-        wanted_tables = {dp.names.table(g) for g in wanted.enabled()}
-        stale = [t for t in dp.network.our_tables() if t not in wanted_tables]
-        batch_graphs: dict[str, Graph | None] = dict(wanted.enabled())
-        if not self._try(lambda: dp.network.apply_steering(self._batch(stale, batch_graphs))):
+        enabled = wanted.enabled()
+        dp.network.forget_lsis()  # what the table holds now, not what this process last wrote
+
+        def prune() -> None:
+            batch = dp.network.prune_batch(enabled)
+            dp.network.apply_steering(batch)
+            if batch.text:
+                actions.append("removed the LSIs of graphs no longer deployed")
+
+        self._try(prune)
+        graphs: dict[str, Graph | None] = dict(enabled)
+        if graphs and not self._try(
+            lambda: dp.network.apply_steering(dp.network.steering_batch(graphs))
+        ):
             # One graph's LSI (say, of a failed NF whose ports are gone) must not keep the
             # others from being refreshed: one batch per graph; a failed one is left as it is.
-            self._try(lambda: dp.network.apply_steering(render_batch(stale, [])))
-            for name in sorted(batch_graphs):
-                self._try(partial(self._apply_steering, [], {name: batch_graphs[name]}))
-        actions.extend(f"removed orphan table {t}" for t in stale)
+            for name in sorted(graphs):
+                self._try(partial(self._apply_steering, {name: graphs[name]}))
         for action in actions:
             log.info("reconcile: %s", action)
         return actions
 
-    def _apply_steering(self, stale: list[str], graphs: dict[str, Graph | None]) -> None:
-        self.dp.network.apply_steering(self._batch(stale, graphs))
-
-    def _batch(self, stale: list[str], graphs: dict[str, Graph | None]) -> str:
-        batch = self.dp.network.steering_batch(graphs)
-        return render_batch(stale, []) + batch if stale else batch
+    def _apply_steering(self, graphs: dict[str, Graph | None]) -> None:
+        self.dp.network.apply_steering(self.dp.network.steering_batch(graphs))
 
     def _remove_orphan(self, key: str) -> None:
         dp = self.dp

@@ -46,7 +46,7 @@ class StatusReporter:
         graphs = deployment.graphs
         if not graphs:
             return ""
-        counters = self.dp.network.nft.all_counters()
+        counters = self.dp.network.rule_counters()
         root = etree.Element(f"{{{SG}}}graphs", nsmap={None: SG})
         for graph in graphs.values():
             g = _sub(root, "graph")
@@ -58,9 +58,8 @@ class StatusReporter:
                 _leaf(n, "id", nf.id)
                 why = deployment.unresolved.get((graph.name, nf.id))
                 states.append(self._nf_status(_sub(n, "status"), graph.enabled, member, why))
-            table = counters.get(self.dp.names.table(graph.name), {})
             for rule in graph.rules.values():
-                c = table.get(self.dp.names.counter(rule.id))
+                c = counters.get(self.dp.names.counter(graph.name, rule.id))
                 r = _sub(g, "flow-rule")
                 _leaf(r, "id", rule.id)
                 cnt = _sub(r, "counters")

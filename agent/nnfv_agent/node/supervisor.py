@@ -270,14 +270,19 @@ class Supervisor:
 
     def _check_lsi(self, graph: Graph, view: _View) -> str | None:
         dp = self.dp
-        table = dp.names.table(graph.name)
-        if table not in view.tables():
-            return f"its LSI table {table} is gone"
         for ep in graph.endpoints.values():
             if ep.kind in ("vxlan", "internal"):
                 device = dp.network.endpoint_device(graph.name, ep)
                 if device not in view.links():
                     return f"the LSI port {device} of endpoint {ep.id} is gone"
+        chains = view.lsi_chains()
+        if chains is None:
+            return f"the node's LSI table {dp.names.lsi_table} is gone"
+        for device, chain in sorted(dp.network.lsi_chain_names(graph).items()):
+            # Older kernels (Debian 12's 6.1) drop a port's chain with its device; a missing
+            # NF port is the NF's failure (its own check says so; its repair rebuilds the chain).
+            if chain not in chains and device in view.links():
+                return f"the LSI chain {chain} of its port {device} is gone"
         return None
 
     # ---- transitions ------------------------------------------------------------------
@@ -465,6 +470,7 @@ class Supervisor:
             if ep.kind in ("vxlan", "internal"):
                 if dp.network.endpoint_device(name, ep) not in present:
                     dp.network.create_endpoint(name, ep)
+        dp.network.forget_lsis()  # someone else changed the table: read what it holds now
         dp.network.apply_steering(dp.network.steering_batch({name: graph}))
 
     @staticmethod
@@ -516,17 +522,20 @@ class _View:
     def __init__(self, dp: Supervised) -> None:
         self.dp = dp
         self._links: set[str] | None = None
-        self._tables: set[str] | None = None
+        self._lsi_chains: set[str] | None = None
+        self._lsi_read = False
 
     def links(self) -> set[str]:
         if self._links is None:
             self._links = set(self.dp.network.links.names())
         return self._links
 
-    def tables(self) -> set[str]:
-        if self._tables is None:
-            self._tables = set(self.dp.network.our_tables())
-        return self._tables
+    def lsi_chains(self) -> set[str] | None:
+        """None: the node's LSI table is gone."""
+        if not self._lsi_read:
+            self._lsi_chains = self.dp.network.lsi_chains()
+            self._lsi_read = True
+        return self._lsi_chains
 
 
 def _exited(pidfd: int) -> bool:

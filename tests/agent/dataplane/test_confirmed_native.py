@@ -46,7 +46,12 @@ def test_confirmed_commit_timeout_removes_the_trial_graph_from_the_kernel(cpe, t
     with cpe.client() as c:
         assert "trial" not in c.get_config("running")
     now = cpe.snapshot()
-    assert (now.links, now.tables, now.cgroups) == (before.links, before.tables, before.cgroups)
+    assert (now.links, now.tables, now.chains, now.cgroups) == (
+        before.links,
+        before.tables,
+        before.chains,
+        before.cgroups,
+    )
     assert nf_pids(cpe, "base")["a"] == pids
 
 
@@ -56,10 +61,11 @@ def test_cancel_commit_restores_the_kernel_and_confirm_keeps_it(cpe, tmp_path):
     with cpe.client() as c:
         c.rpc("<cancel-commit><persist-id>p2</persist-id></cancel-commit>")
     now = cpe.snapshot()
-    assert (now.namespaces, now.links, now.tables) == (
+    assert (now.namespaces, now.links, now.tables, now.chains) == (
         before.namespaces,
         before.links,
         before.tables,
+        before.chains,
     )
     _confirmed_commit(cpe, "<confirm-timeout>120</confirm-timeout><persist>p3</persist>")
     with cpe.client() as c:

@@ -60,7 +60,7 @@ def test_kill_between_any_two_steps_of_a_commit_recovers_to_old_or_new_running(c
 
     def same(a, b) -> bool:
         """The same kernel objects, and as many NF processes (pids of a restart differ)."""
-        fields = ("namespaces", "links", "tables", "cgroups")
+        fields = ("namespaces", "links", "tables", "chains", "cgroups")
         return all(getattr(a, f) == getattr(b, f) for f in fields) and len(a.processes) == len(
             b.processes
         )

@@ -96,7 +96,8 @@ def test_unresolvable_nf_at_boot_is_failed_and_every_other_graph_keeps_running(t
     assert "<name>good</name>" in running and "<name>fragile</name>" in running
     after = cpe.snapshot()
     assert after.namespaces == before.namespaces, "NF namespaces were removed"
-    assert after.tables == before.tables and after.links == before.links
+    assert after.tables == before.tables and after.chains == before.chains
+    assert after.links == before.links
     assert nf_pids(cpe, "good")["a"] == good_pids, "an unrelated NF was restarted"
     assert graph_state(cpe, "good") == "deployed"
     status = nf_status(cpe, "fragile", "x")
@@ -211,6 +212,7 @@ def test_two_agents_in_one_namespace_leave_each_others_objects_alone(cpe, tmp_pa
             now = snapshot(cpe.id, cpe.cpe_ns)
             assert now.links == everything.links, f"restart of {agent.id} removed links"
             assert now.tables == everything.tables, f"restart of {agent.id} removed tables"
+            assert now.chains == everything.chains, f"restart of {agent.id} removed chains"
         for agent in (cpe, guest):
             assert nf_pids(agent, "shared-name")["n"] == pids[agent.id]
             assert graph_state(agent, "shared-name") == "deployed"

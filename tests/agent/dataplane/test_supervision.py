@@ -219,14 +219,21 @@ def test_deleted_nf_namespace_is_recreated_and_forwards_again(sup_cpe, tmp_path)
     cpe.assert_clean()
 
 
-def test_deleted_lsi_table_is_recreated_and_the_graph_recovers(sup_cpe, tmp_path):
+@pytest.mark.parametrize("what", ["table", "chain"])
+def test_deleted_lsi_table_or_chain_is_recreated_and_the_graph_recovers(sup_cpe, tmp_path, what):
     cpe = sup_cpe
     target = deploy(cpe, tmp_path)
-    new = cpe.snapshot().tables - cpe.baseline.tables
+    deployed = cpe.snapshot()
+    new = deployed.tables - cpe.baseline.tables
     assert len(new) == 1, new
     table = next(iter(new))
+    # The chain of an endpoint (not of an NF port, whose loss is the NF's failure).
+    chain = min(c for c in deployed.chains if c.startswith(f"{table}/") and "_nv" not in c)
     with subscribe(cpe) as m:
-        sh("nft", "delete", "table", "netdev", table, ns=cpe.cpe_ns)
+        if what == "table":
+            sh("nft", "delete", "table", "netdev", table, ns=cpe.cpe_ns)
+        else:
+            sh("nft", "delete", "chain", "netdev", *chain.split("/"), ns=cpe.cpe_ns)
         assert not ping(cpe.lan_ns, target), "traffic passed without the LSI"
         degraded = wait_notification(
             m,
@@ -235,8 +242,9 @@ def test_deleted_lsi_table_is_recreated_and_the_graph_recovers(sup_cpe, tmp_path
                 and e.findtext(f"{{{SG}}}event") == "degraded"
             ),
         )
-        assert degraded is not None and "LSI table" in degraded.findtext(f"{{{SG}}}reason")
-    assert wait_for(lambda: table in cpe.snapshot().tables)
+        reason = f"LSI {what}"
+        assert degraded is not None and reason in degraded.findtext(f"{{{SG}}}reason")
+    assert wait_for(lambda: cpe.snapshot().chains == deployed.chains)
     assert ping_eventually(cpe.lan_ns, target)
     assert wait_for(lambda: graph_state(cpe, "g") == "deployed")
     cpe.remove_all()

@@ -58,7 +58,8 @@ def test_names_are_the_same_every_time_for_the_same_node_and_inputs() -> None:
     assert every_link(first) == every_link(again)
     assert first.nf_netns("g", "fw") == again.nf_netns("g", "fw")
     assert first.shared_netns("br") == again.shared_netns("br")
-    assert first.table("g") == again.table("g")
+    assert first.lsi_table == again.lsi_table
+    assert first.lsi_chain("g", "lan0") == again.lsi_chain("g", "lan0")
     assert first.nf_port_mac("g", "fw", "in") == again.nf_port_mac("g", "fw", "in")
 
 
@@ -66,21 +67,22 @@ def test_different_objects_of_one_node_get_different_names(names: Names) -> None
     assert names.lsi_port("g", "fw", "in") != names.lsi_port("g", "fw", "out")
     assert names.lsi_port("g", "fw", "in") != names.lsi_port("h", "fw", "in")
     assert names.nf_netns("g", "fw") != names.nf_netns("g", "nat")
-    assert names.table("g") != names.table("h")
+    assert names.lsi_chain("g", "lan0") != names.lsi_chain("h", "lan0")
+    assert names.counter("g", "r1") != names.counter("h", "r1")
 
 
 def test_two_nodes_never_share_a_name_for_the_same_object() -> None:
     mine, theirs = Names(NODE), Names(OTHER)
     assert set(every_link(mine)).isdisjoint(every_link(theirs))
     assert mine.nf_netns("g", "fw") != theirs.nf_netns("g", "fw")
-    assert mine.table("g") != theirs.table("g")
+    assert mine.lsi_table != theirs.lsi_table
     assert mine.nf_port_mac("g", "fw", "in") != theirs.nf_port_mac("g", "fw", "in")
 
 
 def test_namespace_and_table_names_contain_the_node_id(names: Names) -> None:
     assert names.nf_netns("g", "fw").startswith(f"nnfv-{NODE}-")
     assert names.shared_netns("br").startswith(f"nnfv-{NODE}-s")
-    assert names.table("g").startswith(f"nnfv_{NODE}_")
+    assert names.lsi_table == f"nnfv_{NODE}_lsi"
     assert names.probe_netns().startswith(f"nnfv-probe-{NODE}-")
 
 
@@ -136,8 +138,10 @@ def test_probe_namespaces_are_fresh_and_only_this_nodes_are_recognised(names: Na
 
 
 def test_own_tables_are_recognised_and_other_nodes_tables_are_not(names: Names) -> None:
-    assert names.is_our_table(names.table("g"))
-    assert not names.is_our_table(Names(OTHER).table("g"))
+    assert names.is_our_table(names.lsi_table)
+    assert names.is_our_table(f"nnfv_{NODE}_0123456789ab")  # per-graph, of an earlier version
+    assert not names.is_our_table(Names(OTHER).lsi_table)
+    assert not names.is_our_table(f"nnfv_{OTHER}_0123456789ab")
     assert not names.is_our_table(f"nnfv_{NODE}_short")
     assert not names.is_our_table("filter")
 
@@ -151,9 +155,31 @@ def test_nf_port_mac_is_a_locally_administered_unicast_address(names: Names) -> 
 
 
 def test_rule_counter_name_is_stable_and_independent_of_the_node() -> None:
-    assert Names.counter("r1") == Names(NODE).counter("r1") == Names(OTHER).counter("r1")
-    assert re.fullmatch(r"r_[0-9a-f]{12}", Names.counter("r1"))
-    assert Names.counter("r1") != Names.counter("r2")
+    assert (
+        Names.counter("g", "r1")
+        == Names(NODE).counter("g", "r1")
+        == Names(OTHER).counter("g", "r1")
+    )
+    assert re.fullmatch(r"g[0-9a-f]{12}_r[0-9a-f]{12}", Names.counter("g", "r1"))
+    assert Names.counter("g", "r1") != Names.counter("g", "r2")
+
+
+def test_every_lsi_object_name_leads_with_its_graph_tag() -> None:
+    tag = Names.lsi_tag("g")
+    for name in (
+        Names.counter("g", "r1"),
+        Names.lsi_chain("g", "lan0"),
+        Names.lsi_chain("g", "a-b"),
+    ):
+        assert Names.tag_of(name) == tag
+    assert Names.tag_of("in_lan0") is None
+
+
+def test_a_device_nft_cannot_name_unquoted_gets_a_digest_in_its_chain_name() -> None:
+    assert Names.lsi_chain("g", "lan0").endswith("_lan0")
+    odd = Names.lsi_chain("g", "wan-1")
+    assert re.fullmatch(r"g[0-9a-f]{12}_d[0-9a-f]{8}", odd)
+    assert odd != Names.lsi_chain("g", "wan-2")
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
-"""The native network driver: LSIs as nftables tables, ports as veth pairs, vxlan and bridges."""
+"""The native network driver: LSIs as chains of one nftables table, veth ports, vxlan, bridges."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
+import threading
 import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 
 from ...errors import AgentError
@@ -12,7 +15,17 @@ from ...model.graph import Endpoint, Graph, PortRef
 from ..naming import Names
 from . import netlink, nsutil
 from .links import LinkError, LinkExists, Links
-from .nftables import Nft, SteeringError, render_batch, render_table, run_in_netns
+from .nftables import (
+    Counter,
+    Lsi,
+    LsiContent,
+    Nft,
+    SteeringError,
+    lsi_content,
+    render_changes,
+    render_drop,
+    run_in_netns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +56,23 @@ def _netdev_tables(netns: str | None) -> list[str]:
         raise NetworkError(f"cannot list the nftables tables: {exc}") from None
 
 
+@dataclass(frozen=True)
+class SteeringBatch:
+    """An nft batch and what the node's LSI table holds once it is applied (by graph tag)."""
+
+    text: str
+    lsis: Mapping[str, Lsi] = field(default_factory=dict)
+
+
 class NativeNetwork:
     def __init__(self, names: Names, cpe_netns: str | None) -> None:
         self.names = names
         self.cpe_netns = cpe_netns
         self.links = Links(cpe_netns)
         self.nft = Nft(run_in_netns(cpe_netns), partial(_netdev_tables, cpe_netns))
+        # What the LSI table holds, by graph tag: read once, then kept by apply_steering.
+        self._lsis: dict[str, Lsi] | None = None
+        self._lsi_lock = threading.Lock()
 
     # ---- ports --------------------------------------------------------------------------
 
@@ -177,31 +201,88 @@ class NativeNetwork:
 
     # ---- steering -----------------------------------------------------------------------
 
-    def steering_batch(self, graphs: dict[str, Graph | None]) -> str:
-        """One nft batch that gives each graph in `graphs` its new LSI table (None: none)."""
-        rendered = [self.names.table(name) for name, g in graphs.items() if g is not None]
-        # A few tables: read just theirs; many (a fleet-wide redeploy): one dump is cheaper.
-        if len(rendered) <= 4:
-            counters = {t: self.nft.table_counters(t) for t in rendered}
-        else:
-            counters = self.nft.all_counters()
-        tables = [
-            render_table(
-                self.names.table(name),
-                graph,
-                self.devices(graph),
-                counters.get(self.names.table(name), {}),
-            )
-            for name, graph in graphs.items()
-            if graph is not None
-        ]
-        return render_batch([self.names.table(name) for name in graphs], tables)
+    def steering_batch(self, graphs: dict[str, Graph | None]) -> SteeringBatch:
+        """One nft batch that gives each graph in `graphs` its new LSI (None: none)."""
+        present = self._present()
+        wanted = {
+            self.names.lsi_tag(name): lsi_content(g, self.devices(g)) if g is not None else None
+            for name, g in graphs.items()
+        }
+        return self._batch(present, wanted)
 
-    def apply_steering(self, batch: str) -> None:
+    def prune_batch(self, keep: Collection[str]) -> SteeringBatch:
+        """One nft batch that removes the LSI of every graph not in `keep`, and the per-graph
+        tables an earlier version of the agent made."""
+        present = self._present()
+        kept = {self.names.lsi_tag(name) for name in keep}
+        wanted: dict[str, LsiContent | None] = {tag: None for tag in present if tag not in kept}
+        legacy = tuple(t for t in self.our_tables() if t != self.names.lsi_table)
+        return self._batch(present, wanted, legacy)
+
+    def _batch(
+        self,
+        present: dict[str, Lsi],
+        wanted: dict[str, LsiContent | None],
+        legacy: tuple[str, ...] = (),
+    ) -> SteeringBatch:
+        after = dict(present)
+        for tag, content in wanted.items():
+            if content is None:
+                after.pop(tag, None)
+            else:
+                after[tag] = content.objects()
+        table = self.names.lsi_table
+        if not wanted and not legacy:
+            text = ""
+        elif not after:
+            # The last graph goes: so does the node's table (nothing of this node is left).
+            text = render_drop((*legacy, table)) if present or legacy else ""
+        else:
+            text = render_changes(table, present, wanted, legacy)
+        return SteeringBatch(text, after)
+
+    def _present(self) -> dict[str, Lsi]:
+        with self._lsi_lock:
+            if self._lsis is None:
+                try:
+                    self._lsis = self.nft.lsis(self.names.lsi_table, self.names.tag_of)
+                except SteeringError as exc:
+                    raise NetworkError(f"cannot read the LSI table: {exc}") from None
+            return dict(self._lsis)
+
+    def apply_steering(self, batch: SteeringBatch) -> None:
         try:
-            self.nft.apply(batch)
+            self.nft.apply(batch.text)
         except SteeringError as exc:
+            self.forget_lsis()
             raise NetworkError(f"steering rules rejected by nftables: {exc}") from None
+        with self._lsi_lock:
+            self._lsis = dict(batch.lsis)
+
+    def forget_lsis(self) -> None:
+        """Read the LSI table again before the next batch (someone else may have changed it)."""
+        with self._lsi_lock:
+            self._lsis = None
+
+    def rule_counters(self) -> dict[str, Counter]:
+        """The packet counters of every flow rule of this node, by counter name."""
+        try:
+            return self.nft.counters(self.names.lsi_table)
+        except SteeringError as exc:
+            raise NetworkError(f"cannot read the rule counters: {exc}") from None
+
+    def lsi_chains(self) -> set[str] | None:
+        """The chains the node's LSI table holds now (None: the table is gone)."""
+        if self.names.lsi_table not in self.nft.tables():
+            return None
+        try:
+            return self.nft.chains(self.names.lsi_table)
+        except SteeringError as exc:
+            raise NetworkError(f"cannot list the LSI chains: {exc}") from None
+
+    def lsi_chain_names(self, graph: Graph) -> dict[str, str]:
+        """The base chain of each LSI port of `graph`, by device."""
+        return {dev: self.names.lsi_chain(graph.name, dev) for dev in self.devices(graph).values()}
 
     # ---- inventory (for reconciliation) ---------------------------------------------------
 

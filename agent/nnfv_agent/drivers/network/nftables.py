@@ -1,9 +1,14 @@
 """Steering rules as nftables netdev-ingress rules: rendering (pure) and the nft batch (I/O).
 
-One table per graph (its LSI). Every port of the graph gets a base chain on the ingress hook
-of its LSI-side device with policy drop, so a graph only ever forwards between its own ports.
-Rules run in priority order; each rule counts into a named counter that outlives rebuilds of
-the table, so per-rule packet counters survive commits.
+One netdev table per node holds the LSIs of all its graphs. Every port of a graph gets a base
+chain on the ingress hook of its LSI-side device with policy drop, so a graph only ever forwards
+between its own ports. Rules run in priority order; each rule counts into a named counter of the
+table, which outlives rebuilds of the chain, so per-rule packet counters survive commits.
+
+A change to one graph touches only that graph's chains and counters: the batch adds or flushes
+and refills the chains it keeps, and deletes the chains and counters it no longer has. What to
+delete comes from an `Lsi` record of what the table holds (the driver keeps it; it is read from
+the kernel once, and again after a failure), so no change has to list the table first.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import json
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ...errors import AgentError
-from ...model.graph import FlowRule, Graph, PortRef
+from ...model.graph import FlowRule, Graph
 from ..naming import Names
 
 ETHER_IPV4, ETHER_IPV6 = 2048, 34525
@@ -86,10 +92,9 @@ def render_actions(rule: FlowRule, devices: Mapping[str, str]) -> list[str]:
     return out
 
 
-def render_rule(rule: FlowRule, devices: Mapping[str, str]) -> list[str]:
+def render_rule(rule: FlowRule, devices: Mapping[str, str], counter: str) -> list[str]:
     family = rule_family(rule)
     families = [family] if family or not dict(rule.match).get("dscp") else ["ip", "ip6"]
-    counter = Names.counter(rule.id)
     comment = rule.id.replace('"', "'")[:120]
     return [
         " ".join(
@@ -104,45 +109,99 @@ def render_rule(rule: FlowRule, devices: Mapping[str, str]) -> list[str]:
     ]
 
 
-def render_table(
-    name: str, graph: Graph, devices: Mapping[str, str], counters: Mapping[str, Counter]
-) -> str:
-    """The whole LSI of one graph, as table `name`. `devices` maps each port reference to its
-    LSI-side device."""
-    lines = [f"table netdev {name} {{"]
-    for rule_id in sorted(graph.rules):
-        c = counters.get(Names.counter(rule_id), Counter())
-        lines.append(
-            f"  counter {Names.counter(rule_id)} {{ packets {c.packets} bytes {c.bytes} }}"
-        )
+@dataclass(frozen=True)
+class Lsi:
+    """The objects one graph has in the node table."""
+
+    chains: frozenset[str] = frozenset()
+    counters: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Chain:
+    name: str
+    device: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LsiContent:
+    """One graph's LSI as it must be: a base chain per port and a counter per rule."""
+
+    chains: tuple[Chain, ...]
+    counters: frozenset[str]
+
+    def objects(self) -> Lsi:
+        return Lsi(frozenset(c.name for c in self.chains), self.counters)
+
+
+def lsi_content(graph: Graph, devices: Mapping[str, str]) -> LsiContent:
+    """`devices` maps each port reference of `graph` to its LSI-side device."""
     by_port: dict[str, list[FlowRule]] = {}
     for rule in graph.rules.values():
         by_port.setdefault(str(rule.port_in), []).append(rule)
-    for ref in sorted(devices):
-        dev = devices[ref]
-        lines.append(f"  chain in_{dev} {{")
-        lines.append(f'    type filter hook ingress device "{dev}" priority 0; policy drop;')
-        for rule in sorted(by_port.get(ref, []), key=lambda r: (-r.priority, r.id)):
-            lines.extend(f"    {line}" for line in render_rule(rule, devices))
-        lines.append("  }")
-    lines.append("}")
-    return "\n".join(lines)
+    chains = tuple(
+        Chain(
+            Names.lsi_chain(graph.name, devices[ref]),
+            devices[ref],
+            tuple(
+                line
+                for rule in sorted(by_port.get(ref, []), key=lambda r: (-r.priority, r.id))
+                for line in render_rule(rule, devices, Names.counter(graph.name, rule.id))
+            ),
+        )
+        for ref in sorted(devices)
+    )
+    return LsiContent(chains, frozenset(Names.counter(graph.name, r) for r in graph.rules))
 
 
-def port_refs(graph: Graph) -> list[PortRef]:
-    refs = [PortRef(endpoint=e) for e in graph.endpoints]
-    refs += [PortRef(nf=nf.id, port=p) for nf in graph.nfs.values() for p in nf.ports]
-    return refs
+def render_changes(
+    table: str,
+    present: Mapping[str, Lsi],
+    wanted: Mapping[str, LsiContent | None],
+    drop_tables: tuple[str, ...] = (),
+) -> str:
+    """One atomic batch that turns the LSIs `present` (by graph tag) of `table` into `wanted`
+    (None: the graph's LSI goes). Deleting an object it does not find is harmless, and so is
+    adding one that is there: the batch holds even if the kernel dropped a chain on its own
+    (older kernels, such as Debian 12's 6.1, do when the chain's device goes; newer ones keep
+    it and hook the device again when it comes back)."""
+    lines = [f"add table netdev {table}"]
+
+    def gone(tag: str) -> Lsi:
+        old, new = present.get(tag, Lsi()), wanted[tag]
+        kept = new.objects() if new else Lsi()
+        return Lsi(old.chains - kept.chains, old.counters - kept.counters)
+
+    # Chains first, all graphs: a device may move from one graph's LSI to another's.
+    for tag in sorted(wanted):
+        for name in sorted(gone(tag).chains):
+            lines += [f"add chain netdev {table} {name}", f"delete chain netdev {table} {name}"]
+    for tag in sorted(wanted):
+        content = wanted[tag]
+        if content is None:
+            continue
+        lines.extend(f"add counter netdev {table} {c}" for c in sorted(content.counters))
+        for chain in content.chains:
+            lines.append(
+                f"add chain netdev {table} {chain.name} {{ type filter hook ingress"
+                f' device "{chain.device}" priority 0; policy drop; }}'
+            )
+            lines.append(f"flush chain netdev {table} {chain.name}")
+            lines.extend(f"add rule netdev {table} {chain.name} {rule}" for rule in chain.rules)
+    # Counters last: only once no rule refers to them.
+    for tag in sorted(wanted):
+        for counter in sorted(gone(tag).counters):
+            lines += [
+                f"add counter netdev {table} {counter}",
+                f"delete counter netdev {table} {counter}",
+            ]
+    return render_drop(drop_tables) + "\n".join(lines) + "\n"
 
 
-def render_batch(removed: list[str], tables: list[str]) -> str:
-    """Replace some graph tables atomically: `removed` are table names to drop first."""
-    lines = []
-    for name in removed:
-        lines.append(f"table netdev {name} {{}}")  # makes the delete safe if it is missing
-        lines.append(f"delete table netdev {name}")
-    lines.extend(tables)
-    return "\n".join(lines) + "\n"
+def render_drop(tables: tuple[str, ...]) -> str:
+    """Delete whole tables (missing ones too)."""
+    return "".join(f"table netdev {t} {{}}\ndelete table netdev {t}\n" for t in tables)
 
 
 Runner = Callable[[list[str], str | None], str]
@@ -162,8 +221,8 @@ def run_in_netns(netns: str | None) -> Runner:
 
 
 class Nft:
-    """nft for rule batches and counters; `list_tables` (netlink, see native.py) for the table
-    inventory that supervision reads every few seconds."""
+    """nft for rule batches, counters and the node table's inventory; `list_tables` (netlink,
+    see native.py) for the table inventory that supervision reads every few seconds."""
 
     def __init__(self, run: Runner, list_tables: Callable[[], list[str]] | None = None) -> None:
         self.run = run
@@ -173,32 +232,45 @@ class Nft:
         if batch.strip():
             self.run(["nft", "-f", "-"], batch)
 
-    def all_counters(self) -> dict[str, dict[str, Counter]]:
-        """Named counters of every netdev table: {table: {counter: Counter}}."""
-        return self._parse_counters(self.run(["nft", "-j", "list", "counters", "netdev"], None))
-
-    @staticmethod
-    def _parse_counters(out: str) -> dict[str, dict[str, Counter]]:
-        result: dict[str, dict[str, Counter]] = {}
-        for item in json.loads(out or "{}").get("nftables", []):
-            c = item.get("counter")
-            if c:
-                result.setdefault(c["table"], {})[c["name"]] = Counter(
-                    c.get("packets", 0), c.get("bytes", 0)
-                )
-        return result
-
-    def table_counters(self, table: str) -> dict[str, Counter]:
-        """Named counters of one netdev table; none if the table does not exist yet."""
-        # `list table` reads just that table; `list counters table` reads every table first.
-        try:
-            out = self.run(["nft", "-j", "list", "table", "netdev", table], None)
-        except SteeringError:
+    def counters(self, table: str) -> dict[str, Counter]:
+        """The named counters of one netdev table; none if the table does not exist."""
+        if table not in self.tables():
             return {}
-        return self._parse_counters(out).get(table, {})
+        out = self.run(["nft", "-j", "list", "counters", "table", "netdev", table], None)
+        return {
+            c["name"]: Counter(c.get("packets", 0), c.get("bytes", 0))
+            for c in _items(out, "counter")
+            if c.get("table") == table
+        }
+
+    def lsis(self, table: str, tag_of: Callable[[str], str | None]) -> dict[str, Lsi]:
+        """What `table` holds, by graph tag (`tag_of` names the graph of an object)."""
+        if table not in self.tables():
+            return {}
+        out = self.run(["nft", "-j", "list", "table", "netdev", table], None)
+        chains: dict[str, set[str]] = {}
+        counters: dict[str, set[str]] = {}
+        for kind, into in (("chain", chains), ("counter", counters)):
+            for item in _items(out, kind):
+                tag = tag_of(item["name"])
+                if tag is not None and item.get("table") == table:
+                    into.setdefault(tag, set()).add(item["name"])
+        return {
+            tag: Lsi(frozenset(chains.get(tag, ())), frozenset(counters.get(tag, ())))
+            for tag in chains.keys() | counters.keys()
+        }
+
+    def chains(self, table: str) -> set[str]:
+        """The chain names of one netdev table (no rules: cheap to ask every few seconds)."""
+        out = self.run(["nft", "-j", "list", "chains", "netdev"], None)
+        return {c["name"] for c in _items(out, "chain") if c.get("table") == table}
 
     def tables(self) -> list[str]:
         if self.list_tables is not None:
             return self.list_tables()
         out = self.run(["nft", "-j", "list", "tables", "netdev"], None)
-        return [t["table"]["name"] for t in json.loads(out).get("nftables", []) if "table" in t]
+        return [t["name"] for t in _items(out, "table")]
+
+
+def _items(out: str, kind: str) -> list[dict[str, Any]]:
+    return [item[kind] for item in json.loads(out or "{}").get("nftables", []) if kind in item]

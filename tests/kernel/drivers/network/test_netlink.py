@@ -40,9 +40,9 @@ def test_netdev_table_names_lists_the_netdev_tables_of_the_namespace_only(netns)
 
 def test_network_driver_inventory_keeps_its_own_node_tables_only(netns):
     ours, theirs = Names("n1"), Names("n2")
-    _nft(netns, f"table netdev {ours.table('g')} {{}}\ntable netdev {theirs.table('g')} {{}}\n")
+    _nft(netns, f"table netdev {ours.lsi_table} {{}}\ntable netdev {theirs.lsi_table} {{}}\n")
     network = NativeNetwork(ours, netns)
     try:
-        assert network.our_tables() == [ours.table("g")]
+        assert network.our_tables() == [ours.lsi_table]
     finally:
         network.links.close()

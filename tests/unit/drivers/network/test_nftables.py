@@ -2,49 +2,198 @@ from __future__ import annotations
 
 import json
 
-from nnfv_agent.drivers.network.nftables import Counter, Nft, SteeringError
+from nnfv_agent.drivers.naming import Names
+from nnfv_agent.drivers.network.nftables import (
+    Counter,
+    Lsi,
+    Nft,
+    lsi_content,
+    render_changes,
+    render_drop,
+)
+from nnfv_agent.model.graph import Endpoint, FlowRule, Graph, PortRef
+
+TABLE = "nnfv_n1_lsi"
 
 
-def counters_json(*items: tuple[str, str, int, int]) -> str:
+def listing(*items: tuple[str, dict]) -> str:
     return json.dumps(
-        {
-            "nftables": [
-                {"metainfo": {"version": "1.0.6"}},
-                *(
-                    {"counter": {"table": t, "name": n, "packets": p, "bytes": b}}
-                    for t, n, p, b in items
-                ),
-            ]
-        }
+        {"nftables": [{"metainfo": {"version": "1.0.6"}}, *({k: v} for k, v in items)]}
     )
 
 
-def test_table_counters_reads_only_that_table():
+def graph(name: str, *rules: FlowRule, endpoints: tuple[str, ...] = ("a", "b")) -> Graph:
+    return Graph(
+        name=name,
+        enabled=True,
+        endpoints={e: Endpoint(id=e, kind="interface", interface=f"{name}{e}") for e in endpoints},
+        rules={r.id: r for r in rules},
+    )
+
+
+def rule(rid: str, src: str, dst: str, priority: int = 10) -> FlowRule:
+    return FlowRule(
+        id=rid,
+        priority=priority,
+        port_in=PortRef(endpoint=src),
+        match=(("ether-type", "2048"),),
+        outputs=(PortRef(endpoint=dst),),
+        drop=False,
+        rewrites=(),
+    )
+
+
+def devices(g: Graph) -> dict[str, str]:
+    return {str(PortRef(endpoint=e)): ep.interface or "" for e, ep in g.endpoints.items()}
+
+
+def content(g: Graph):
+    return lsi_content(g, devices(g))
+
+
+def test_lsi_content_has_one_base_chain_per_port_and_one_counter_per_rule():
+    g = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"))
+    c = content(g)
+    assert {ch.device for ch in c.chains} == {"g1a", "g1b"}
+    assert {ch.name for ch in c.chains} == {
+        Names.lsi_chain("g1", "g1a"),
+        Names.lsi_chain("g1", "g1b"),
+    }
+    assert c.counters == {Names.counter("g1", "r1"), Names.counter("g1", "r2")}
+    chain_a = next(ch for ch in c.chains if ch.device == "g1a")
+    assert chain_a.rules == (
+        f'ether type 0x0800 counter name "{Names.counter("g1", "r1")}" fwd to "g1b" comment "r1"',
+    )
+
+
+def test_rules_of_a_port_run_highest_priority_first():
+    g = graph("g1", rule("low", "a", "b", priority=1), rule("high", "a", "b", priority=9))
+    chain_a = next(ch for ch in content(g).chains if ch.device == "g1a")
+    assert [r.rsplit('"', 2)[1] for r in chain_a.rules] == ["high", "low"]
+
+
+def test_adding_a_graph_adds_its_counters_then_fills_its_chains():
+    g = graph("g1", rule("r1", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    text = render_changes(TABLE, {}, {tag: content(g)})
+    lines = text.splitlines()
+    assert lines[0] == f"add table netdev {TABLE}"
+    counter = Names.counter("g1", "r1")
+    chain = Names.lsi_chain("g1", "g1a")
+    assert lines.index(f"add counter netdev {TABLE} {counter}") < lines.index(
+        f"flush chain netdev {TABLE} {chain}"
+    )
+    assert any(line.startswith(f"add rule netdev {TABLE} {chain} ") for line in lines)
+    assert "delete" not in text
+
+
+def test_a_rule_change_touches_only_its_own_graph():
+    g1, g2 = graph("g1", rule("r1", "a", "b")), graph("g2", rule("r1", "a", "b"))
+    present = {Names.lsi_tag(n): content(g).objects() for n, g in (("g1", g1), ("g2", g2))}
+    changed = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"))
+    text = render_changes(TABLE, present, {Names.lsi_tag("g1"): content(changed)})
+    assert Names.lsi_tag("g2") not in text
+    assert f"add counter netdev {TABLE} {Names.counter('g1', 'r2')}" in text
+
+
+def test_a_removed_rule_deletes_its_counter_after_the_chains_no_longer_use_it():
+    before = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"))
+    after = graph("g1", rule("r1", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    lines = render_changes(
+        TABLE, {tag: content(before).objects()}, {tag: content(after)}
+    ).splitlines()
+    gone = Names.counter("g1", "r2")
+    flush = lines.index(f"flush chain netdev {TABLE} {Names.lsi_chain('g1', 'g1b')}")
+    # add-then-delete: the delete holds even if the counter is already gone
+    assert lines[-2:] == [
+        f"add counter netdev {TABLE} {gone}",
+        f"delete counter netdev {TABLE} {gone}",
+    ]
+    assert flush < len(lines) - 2
+
+
+def test_a_removed_port_deletes_its_chain_before_any_chain_is_added():
+    before = graph("g1", endpoints=("a", "b", "c"))
+    after = graph("g2", endpoints=("c",))  # the device g1c does not move; g2c is new
+    present = {Names.lsi_tag("g1"): content(before).objects()}
+    wanted = {
+        Names.lsi_tag("g1"): content(graph("g1", endpoints=("a", "b"))),
+        Names.lsi_tag("g2"): content(after),
+    }
+    lines = render_changes(TABLE, present, wanted).splitlines()
+    gone = Names.lsi_chain("g1", "g1c")
+    first_add = next(i for i, line in enumerate(lines) if "hook ingress" in line)
+    assert lines.index(f"delete chain netdev {TABLE} {gone}") < first_add
+    assert lines[lines.index(f"delete chain netdev {TABLE} {gone}") - 1] == (
+        f"add chain netdev {TABLE} {gone}"
+    )
+
+
+def test_removing_a_graph_deletes_all_its_chains_and_counters_and_nothing_else():
+    g1, g2 = graph("g1", rule("r1", "a", "b")), graph("g2", rule("r1", "a", "b"))
+    present = {Names.lsi_tag(n): content(g).objects() for n, g in (("g1", g1), ("g2", g2))}
+    text = render_changes(TABLE, present, {Names.lsi_tag("g1"): None})
+    deleted = {line.split()[-1] for line in text.splitlines() if line.startswith("delete")}
+    assert deleted == set(
+        present[Names.lsi_tag("g1")].chains | present[Names.lsi_tag("g1")].counters
+    )
+    assert "hook ingress" not in text
+
+
+def test_legacy_tables_are_dropped_in_the_same_batch():
+    text = render_changes(TABLE, {}, {}, drop_tables=("nnfv_n1_0123456789ab",))
+    assert text.startswith(render_drop(("nnfv_n1_0123456789ab",)))
+    assert "delete table netdev nnfv_n1_0123456789ab" in text
+
+
+def test_counters_reads_only_the_named_table():
     calls = []
 
     def run(args, stdin=None):
         calls.append(args)
-        return counters_json(("nnfv_g1", "r1", 3, 180))
+        return listing(
+            ("counter", {"table": TABLE, "name": "c1", "packets": 3, "bytes": 180}),
+            ("counter", {"table": "other", "name": "c2", "packets": 1, "bytes": 1}),
+        )
 
-    assert Nft(run).table_counters("nnfv_g1") == {"r1": Counter(3, 180)}
-    assert calls == [["nft", "-j", "list", "table", "netdev", "nnfv_g1"]]
+    assert Nft(run, lambda: [TABLE]).counters(TABLE) == {"c1": Counter(3, 180)}
+    assert calls == [["nft", "-j", "list", "counters", "table", "netdev", TABLE]]
 
 
-def test_table_counters_of_a_table_not_there_yet_are_none():
+def test_counters_of_a_table_not_there_are_none_and_nft_is_not_run():
     def run(args, stdin=None):
-        raise SteeringError("Error: No such file or directory")
+        raise AssertionError("nft must not run")
 
-    assert Nft(run).table_counters("nnfv_new") == {}
+    assert Nft(run, lambda: []).counters(TABLE) == {}
 
 
-def test_all_counters_groups_by_table():
+def test_lsis_group_chains_and_counters_by_graph_tag_and_skip_foreign_objects():
+    t1, t2 = Names.lsi_tag("g1"), Names.lsi_tag("g2")
+
     def run(args, stdin=None):
-        return counters_json(("a", "r1", 1, 2), ("b", "r1", 5, 6), ("a", "r2", 0, 0))
+        return listing(
+            ("table", {"name": TABLE}),
+            ("chain", {"table": TABLE, "name": f"{t1}_lan0"}),
+            ("chain", {"table": TABLE, "name": "someone_elses"}),
+            ("counter", {"table": TABLE, "name": f"{t1}_r0123"}),
+            ("counter", {"table": TABLE, "name": f"{t2}_r4567"}),
+        )
 
-    assert Nft(run).all_counters() == {
-        "a": {"r1": Counter(1, 2), "r2": Counter(0, 0)},
-        "b": {"r1": Counter(5, 6)},
+    assert Nft(run, lambda: [TABLE]).lsis(TABLE, Names.tag_of) == {
+        t1: Lsi(frozenset({f"{t1}_lan0"}), frozenset({f"{t1}_r0123"})),
+        t2: Lsi(frozenset(), frozenset({f"{t2}_r4567"})),
     }
+
+
+def test_chains_lists_only_the_named_table():
+    def run(args, stdin=None):
+        assert args == ["nft", "-j", "list", "chains", "netdev"]
+        return listing(
+            ("chain", {"table": TABLE, "name": "a"}), ("chain", {"table": "x", "name": "b"})
+        )
+
+    assert Nft(run).chains(TABLE) == {"a"}
 
 
 def test_table_inventory_comes_from_the_netlink_lister_when_given_and_never_runs_nft():
