@@ -17,6 +17,7 @@ Prints one table with the ratios the commit-core issue sets as goals.
 
     python bench/commit_scale.py [--quick] [--reps 5] [--deployed 10 100]
         [--config-only 100 800] [--edit-sizes 400 800 1600] [--sections native config edit]
+        [--settle 10]
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def one_graph_changes(c: NetconfClient, reps: int) -> dict[str, float]:
 # ---- the three sections -------------------------------------------------------------------
 
 
-def bench_native(sizes: list[int], reps: int) -> tuple[dict[int, dict[str, float]], float, list]:
+def bench_native(
+    sizes: list[int], reps: int, settle: float
+) -> tuple[dict[int, dict[str, float]], float, list]:
     base = Path(tempfile.mkdtemp(prefix="nnfv-bench-"))
     cpe = SimCpe(f"c{uuid.uuid4().hex[:5]}", str(base / "cpe"))
     by_size: dict[int, dict[str, float]] = {}
@@ -113,6 +116,9 @@ def bench_native(sizes: list[int], reps: int) -> tuple[dict[int, dict[str, float
             for size in sizes:
                 load_graphs(c, loaded, size, interfaces=False, batch=BATCH["native"])
                 loaded = size
+                # The NFs just started get their first supervision checks (a status script
+                # each) in the next seconds; measure the commits after that, in steady state.
+                time.sleep(settle)
                 by_size[size] = one_graph_changes(c, reps)
                 progress(f"native, {size} deployed graphs: {fmt_row(by_size[size])}")
             teardown = remove_graphs(c)
@@ -267,6 +273,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and 3 repetitions")
     parser.add_argument("--reps", type=int, help="commits per change and size (default 5)")
     parser.add_argument("--edit-reps", type=int, help="edit-configs per size (default 3)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="seconds to wait after deploying, before the native commits (default 10: two "
+        "supervision intervals)",
+    )
     parser.add_argument("--deployed", type=int, nargs="+", help="default 10 100")
     parser.add_argument("--config-only", type=int, nargs="+", help="default 100 800")
     parser.add_argument("--edit-sizes", type=int, nargs="+", help="default 400 800 1600")
@@ -293,7 +306,7 @@ def main() -> int:
         loads.append(f"after {name} {os.getloadavg()[0]:.1f}")
         return result
 
-    native = section("native", lambda: bench_native(deployed, args.reps))
+    native = section("native", lambda: bench_native(deployed, args.reps, args.settle))
     config = section("config", lambda: bench_config_only(config_only, args.reps))
     edit = section("edit", lambda: bench_edit(edit_sizes, args.edit_reps))
     print_report(args, native, config, edit, loads)

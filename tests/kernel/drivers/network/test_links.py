@@ -22,12 +22,12 @@ def test_netlink_client_is_replaced_after_a_bounded_number_of_requests(monkeypat
     try:
         clients: list[object] = []  # kept alive, so that no two can share an id
         for _ in range(12):
-            assert links.exists("lo")
+            links.set_up("lo")
             current = links._pool.submit(lambda: links._ipr).result()
             if not clients or clients[-1] is not current:
                 clients.append(current)
         assert len(clients) == 3, "each client serves at most RECYCLE_AFTER requests"
-        assert links.names()  # the current one still works
+        assert links.bridge_ports("lo") == []  # the current one still works
     finally:
         links.close()
 
@@ -47,6 +47,28 @@ def test_enslaving_works_when_the_client_is_replaced_in_the_middle(monkeypatch):
         monkeypatch.setattr(links_module, "RECYCLE_AFTER", 1)
         links.enslave("tvb0", "tbr0")
         assert links.bridge_ports("tbr0") == ["tvb0"]
+    finally:
+        links.close()
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_names_and_index_see_the_links_of_the_cpe_namespace_only():
+    import json
+    import subprocess
+    import uuid
+
+    ns = f"tlk{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    links = Links(ns)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "add", "q1", "type", "veth", "peer", "name", "q2"])
+        listed = json.loads(
+            subprocess.run(["ip", "-n", ns, "-j", "link"], capture_output=True, text=True).stdout
+        )
+        assert sorted(links.names()) == sorted(i["ifname"] for i in listed) == ["lo", "q1", "q2"]
+        assert links.index("q1") == next(i["ifindex"] for i in listed if i["ifname"] == "q1")
+        assert links.index("eth0") is None and not links.exists("eth0")
+        assert links.index("x" * 40) is None  # longer than any interface name can be
     finally:
         links.close()
         subprocess.run(["ip", "netns", "del", ns], check=False)
