@@ -205,7 +205,9 @@ class NativeNetwork:
         """One nft batch that gives each graph in `graphs` its new LSI (None: none)."""
         present = self._present()
         wanted = {
-            self.names.lsi_tag(name): lsi_content(g, self.devices(g)) if g is not None else None
+            self.names.lsi_tag(name): (
+                lsi_content(g, self.devices(g), self._ifindex) if g is not None else None
+            )
             for name, g in graphs.items()
         }
         return self._batch(present, wanted)
@@ -240,6 +242,12 @@ class NativeNetwork:
         else:
             text = render_changes(table, present, wanted, legacy)
         return SteeringBatch(text, after)
+
+    def _ifindex(self, device: str) -> int:
+        index = self.links.index(device)
+        if index is None:
+            raise NetworkError(f"cannot steer traffic to {device}: no such device")
+        return index
 
     def _present(self) -> dict[str, Lsi]:
         with self._lsi_lock:

@@ -76,7 +76,8 @@ def render_match(rule: FlowRule, family: str | None) -> list[str]:
     return out
 
 
-def render_actions(rule: FlowRule, devices: Mapping[str, str]) -> list[str]:
+def render_actions(rule: FlowRule, targets: Mapping[str, str]) -> list[str]:
+    """`targets` maps each port reference to what `fwd to`/`dup to` name: its ifindex."""
     if rule.drop:
         return ["drop"]
     out = []
@@ -85,14 +86,14 @@ def render_actions(rule: FlowRule, devices: Mapping[str, str]) -> list[str]:
         direction, _, proto = which.partition("-")
         key = {"mac": "ether", "ipv4": "ip", "ipv6": "ip6"}[proto]
         out.append(f"{key} {'saddr' if direction == 'source' else 'daddr'} set {value}")
-    outs = [devices[str(o)] for o in rule.outputs]
-    out.extend(f'dup to "{dev}"' for dev in outs[:-1])
+    outs = [targets[str(o)] for o in rule.outputs]
+    out.extend(f"dup to {target}" for target in outs[:-1])
     if outs:
-        out.append(f'fwd to "{outs[-1]}"')
+        out.append(f"fwd to {outs[-1]}")
     return out
 
 
-def render_rule(rule: FlowRule, devices: Mapping[str, str], counter: str) -> list[str]:
+def render_rule(rule: FlowRule, targets: Mapping[str, str], counter: str) -> list[str]:
     family = rule_family(rule)
     families = [family] if family or not dict(rule.match).get("dscp") else ["ip", "ip6"]
     comment = rule.id.replace('"', "'")[:120]
@@ -101,7 +102,7 @@ def render_rule(rule: FlowRule, devices: Mapping[str, str], counter: str) -> lis
             [
                 *render_match(rule, fam),
                 f'counter name "{counter}"',
-                *render_actions(rule, devices),
+                *render_actions(rule, targets),
                 f'comment "{comment}"',
             ]
         )
@@ -135,8 +136,16 @@ class LsiContent:
         return Lsi(frozenset(c.name for c in self.chains), self.counters)
 
 
-def lsi_content(graph: Graph, devices: Mapping[str, str]) -> LsiContent:
-    """`devices` maps each port reference of `graph` to its LSI-side device."""
+def lsi_content(
+    graph: Graph, devices: Mapping[str, str], ifindex: Callable[[str], int]
+) -> LsiContent:
+    """`devices` maps each port reference of `graph` to its LSI-side device.
+
+    Rules forward to an ifindex, not a name: nft 1.0.6 resolves a name by dumping every link
+    of the namespace first (7 ms at 800 links), and it stores the index in the rule anyway,
+    so a device made again needs its rules written again either way.
+    """
+    targets = {ref: str(ifindex(dev)) for ref, dev in devices.items()}
     by_port: dict[str, list[FlowRule]] = {}
     for rule in graph.rules.values():
         by_port.setdefault(str(rule.port_in), []).append(rule)
@@ -147,7 +156,7 @@ def lsi_content(graph: Graph, devices: Mapping[str, str]) -> LsiContent:
             tuple(
                 line
                 for rule in sorted(by_port.get(ref, []), key=lambda r: (-r.priority, r.id))
-                for line in render_rule(rule, devices, Names.counter(graph.name, rule.id))
+                for line in render_rule(rule, targets, Names.counter(graph.name, rule.id))
             ),
         )
         for ref in sorted(devices)

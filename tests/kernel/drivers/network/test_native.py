@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from nnfv_agent.drivers.naming import Names
-from nnfv_agent.drivers.network.native import NativeNetwork
+from nnfv_agent.drivers.network.native import NativeNetwork, NetworkError
 from nnfv_agent.model.graph import Endpoint, FlowRule, Graph, PortRef
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and nftables need root")
@@ -176,10 +176,33 @@ def test_a_port_whose_device_went_does_not_break_the_next_change(netns, network)
 def test_a_rejected_batch_changes_nothing_and_the_next_one_reads_the_table_again(netns, network):
     apply(network, {"g1": G1})
     before = objects(netns)
-    broken = graph("g1", {"x": "a1", "y": "missing0"}, rule("r1", "x", "y"))
-    with pytest.raises(Exception, match="steering rules rejected"):
-        apply(network, {"g1": broken})
+    bad_mac = FlowRule("r9", 1, PortRef(endpoint="x"), (("source-mac", "zz"),), (), True, ())
+    with pytest.raises(NetworkError, match="steering rules rejected"):
+        apply(network, {"g1": graph("g1", {"x": "a1", "y": "a2"}, bad_mac)})
     assert objects(netns) == before
     sh(netns, "nft", f"delete chain netdev {network.names.lsi_table} {Names.lsi_chain('g1', 'a1')}")
     apply(network, {"g1": None})
     assert objects(netns)["table"] == set()
+
+
+def test_steering_to_a_device_that_does_not_exist_is_refused_before_nft_runs(netns, network):
+    apply(network, {"g1": G1})
+    before = objects(netns)
+    broken = graph("g1", {"x": "a1", "y": "missing0"}, rule("r1", "x", "y"))
+    with pytest.raises(NetworkError, match="missing0: no such device"):
+        apply(network, {"g1": broken})
+    assert objects(netns) == before
+
+
+def test_rules_forward_to_the_ifindex_of_their_output(netns, network):
+    apply(network, {"g1": G1})
+    listing = sh(
+        netns,
+        "nft",
+        "list",
+        "chain",
+        "netdev",
+        network.names.lsi_table,
+        Names.lsi_chain("g1", "a1"),
+    )
+    assert 'fwd to "a2"' in listing  # nft shows the index by its name
