@@ -75,6 +75,15 @@ class NativeCompute:
     def _state_file(self, key: str) -> Path:
         return self.instances / f"{key}.json"
 
+    def state_version(self, key: str) -> tuple[int, int, int] | None:
+        """Changes whenever the state file of `key` is written (atomic writes replace it): a
+        cheap way to tell that it need not be read again. None if there is none."""
+        try:
+            st = self._state_file(key).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
     def load_state(self, key: str) -> NFState | None:
         """The persisted state of instance `key`; None if there is none or it is unreadable.
 
