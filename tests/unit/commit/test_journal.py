@@ -45,3 +45,13 @@ def test_torn_last_step_line_keeps_the_steps_before_it(tmp_path):
 def test_journal_file_is_private(tmp_path):
     Journal(tmp_path / "j").begin(previous_xml="", target_xml="<n/>", steps=[])
     assert (tmp_path / "j").stat().st_mode & 0o777 == 0o600
+
+
+def test_digest_is_the_sha256_of_the_text_however_often_and_in_whatever_order_asked():
+    import hashlib
+
+    from nnfv_agent.commit.journal import digest
+
+    texts = ["<a/>", "<b/>", "<c/>", "<a/>", "<b/>", "<a/>"]
+    for text in texts:
+        assert digest(text) == hashlib.sha256(text.encode()).hexdigest()

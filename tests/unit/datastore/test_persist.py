@@ -164,3 +164,13 @@ def test_remove_stale_temporaries_removes_only_temporaries(tmp_path):
     removed = remove_stale_temporaries(tmp_path)
     assert sorted(removed) == sorted(stale)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["nf", "running.xml"]
+
+
+def test_a_file_replaced_behind_the_agents_back_is_checked_before_it_becomes_prev(tmp_path):
+    path = tmp_path / "running.xml"
+    write_state(path, CONFIG)
+    torn = path.read_bytes()[:-5]  # same header, shorter content: a torn copy from elsewhere
+    path.unlink()
+    path.write_bytes(torn)
+    write_state(path, "<next/>")
+    assert not previous_path(path).exists(), "a damaged file became the previous generation"
