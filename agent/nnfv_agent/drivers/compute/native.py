@@ -298,7 +298,7 @@ class NativeCompute:
         if not inst.template.script("status"):
             return None
         try:
-            self._run(inst, "status")
+            self._run(inst, "status", log_success=False)
         except ScriptError as exc:
             return str(exc)
         return None
@@ -322,7 +322,14 @@ class NativeCompute:
             raise ComputeError(f"NF {inst.nf}: instance {inst.key} does not exist")
         return state
 
-    def _run(self, inst: NFInstance, event: str, extra_env: dict[str, str] | None = None) -> None:
+    def _run(
+        self,
+        inst: NFInstance,
+        event: str,
+        extra_env: dict[str, str] | None = None,
+        *,
+        log_success: bool = True,
+    ) -> None:
         script = inst.template.script(event)
         if not script:
             return
@@ -335,6 +342,7 @@ class NativeCompute:
             cgroup_procs=self._procs_files(inst),
             extra_env={"PATH": self.search_path, **(extra_env or {})},
             timeout=self.script_timeout,
+            log_success=log_success,
         )
 
     def _procs_files(self, inst: NFInstance) -> list[Path]:

@@ -8,6 +8,7 @@ import select
 import shlex
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,8 +78,13 @@ def run_script(
     cgroup_procs: Sequence[Path],
     extra_env: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    log_success: bool = True,
 ) -> None:
-    """Run `script` and raise ScriptError naming the NF, the event and the cause on failure."""
+    """Run `script` and raise ScriptError naming the NF, the event and the cause on failure.
+
+    `log_success=False` (the periodic status check) keeps what the script prints in memory
+    and appends it to the NF's log only if the script fails: a CPE's flash should not take a
+    write every few seconds per NF, and those writes also slowed every commit's fsync."""
     log = workdir / "nf.log"
     env = script_env(inst, event, template_dir, workdir, extra_env)
     # The wrapper joins the cgroup before exec'ing `ip netns exec`, so the script and every
@@ -97,9 +103,15 @@ def run_script(
         str(script),
         *(p.ifname for p in inst.ports),
     ]
+    header = (
+        f"=== {datetime.now(UTC).isoformat(timespec='milliseconds')} {event} "
+        f"graph={inst.graph} nf={inst.nf}\n"
+    )
+    if not log_success:
+        _run_quietly(argv, workdir, env, timeout, log, header, f"{event} script of NF {inst.nf}")
+        return
     with open(log, "a", encoding="utf-8") as out:
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        out.write(f"=== {stamp} {event} graph={inst.graph} nf={inst.nf}\n")
+        out.write(header)
         out.flush()
         proc = subprocess.Popen(
             argv,
@@ -124,6 +136,97 @@ def run_script(
         raise ScriptError(
             f"{event} script of NF {inst.nf} exited with {code}" + (f": {tail}" if tail else "")
         )
+
+
+KEPT_OUTPUT = 8192  # bytes of a quiet script's output kept for the log if it fails
+
+
+def _run_quietly(
+    argv: list[str],
+    workdir: Path,
+    env: dict[str, str],
+    timeout: float,
+    log: Path,
+    header: str,
+    what: str,
+) -> None:
+    proc = subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    try:
+        code, output = _collect(proc, proc.stdout.fileno(), timeout)
+    except subprocess.TimeoutExpired as exc:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _append(log, header, exc.output or b"", f"=== killed after {timeout:.0f} s\n")
+        raise ScriptError(f"{what} timed out after {timeout:.0f} s") from None
+    finally:
+        proc.stdout.close()
+    if code != 0:
+        _append(log, header, output)
+        tail = log_tail(log)
+        raise ScriptError(f"{what} exited with {code}" + (f": {tail}" if tail else ""))
+
+
+def _collect(proc: subprocess.Popen, fd: int, timeout: float) -> tuple[int, bytes]:
+    """Wait for `proc` to exit (by pidfd, not by the end of its output: a daemon it started
+    may keep the pipe open), keeping the last KEPT_OUTPUT bytes it printed."""
+    kept = bytearray()
+
+    def keep(chunk: bytes) -> None:
+        kept.extend(chunk)
+        del kept[:-KEPT_OUTPUT]
+
+    os.set_blocking(fd, False)
+    pidfd = os.pidfd_open(proc.pid)
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        exited = False
+        while not exited:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout, output=bytes(kept))
+            for ready, _ in poller.poll(left * 1000):
+                if ready == pidfd:
+                    exited = True
+                else:
+                    chunk = _read(fd)
+                    if chunk:
+                        keep(chunk)
+                    elif chunk is not None:
+                        poller.unregister(fd)  # end of output; the exit is still to come
+        for _ in range(16):  # what is left; bounded: a child may go on writing for ever
+            chunk = _read(fd)
+            if not chunk:
+                break
+            keep(chunk)
+    finally:
+        os.close(pidfd)
+    return proc.wait(), bytes(kept)
+
+
+def _read(fd: int) -> bytes | None:
+    """What the pipe holds now; b"" at its end, None if nothing is there yet."""
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return None
+
+
+def _append(log: Path, header: str, output: bytes, trailer: str = "") -> None:
+    text = output.decode("utf-8", errors="replace")
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(header + text + ("" if not text or text.endswith("\n") else "\n") + trailer)
 
 
 def wait_exit(proc: subprocess.Popen, timeout: float) -> int:
