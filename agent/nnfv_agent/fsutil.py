@@ -32,6 +32,19 @@ def previous_path(path: Path) -> Path:
     return path.with_name(path.name + PREVIOUS_SUFFIX)
 
 
+FileVersion = tuple[int, int, int]
+
+
+def file_version(path: Path) -> FileVersion | None:
+    """(inode, mtime, size): changes whenever the file is written (an atomic write replaces
+    it), so a reader can tell that it need not read it again. None if there is none."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def read_or_empty(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ from nnfv_agent.fsutil import (
     DIR_MODE,
     FILE_MODE,
     atomic_write,
+    file_version,
     previous_path,
     read_or_empty,
     remove,
@@ -195,3 +196,13 @@ def test_remove_of_a_missing_file_does_nothing(tmp_path: Path, fsyncs: list[int]
     remove(tmp_path / "missing")
     assert fsyncs == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_file_version_is_none_for_a_missing_file_and_changes_with_every_atomic_write(tmp_path):
+    path = tmp_path / "state.json"
+    assert file_version(path) is None
+    atomic_write(path, "one")
+    first = file_version(path)
+    assert first is not None and file_version(path) == first
+    atomic_write(path, "one")  # the same content, written again: a new file all the same
+    assert file_version(path) != first

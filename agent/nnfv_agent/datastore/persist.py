@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AgentError
-from ..fsutil import DIR_MODE, previous_path, replace_durably, temp_path
+from ..fsutil import (
+    DIR_MODE,
+    FileVersion,
+    file_version,
+    previous_path,
+    replace_durably,
+    temp_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +45,7 @@ _HEADER_START = b"<!-- nnfv-state"
 # Re-checking our own last write before keeping it as `.prev` cost a read and a SHA-256 of
 # the whole running per commit (about 1 ms per 400 kB); anything else touching the file
 # changes its inode or mtime, and is then checked in full.
-_written: dict[Path, tuple[int, int, int]] = {}
-
-
-def _version(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size
+_written: dict[Path, FileVersion] = {}
 
 
 class DamagedStateError(AgentError):
@@ -130,7 +129,7 @@ def write_state(path: Path, text: str, *, keep_previous: bool = True) -> None:
     if keep_previous:
         _keep_previous(path)
     replace_durably(path, encode_state(text))
-    version = _version(path)
+    version = file_version(path)
     if version is not None:
         _written[path] = version
 
@@ -206,7 +205,7 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
 
 
 def _keep_previous(path: Path) -> None:
-    version = _version(path)
+    version = file_version(path)
     if version is None:
         return
     if _written.get(path) != version:

@@ -132,9 +132,7 @@ class Reconciler:
 
         self._try(prune)
         graphs: dict[str, Graph | None] = dict(enabled)
-        if graphs and not self._try(
-            lambda: dp.network.apply_steering(dp.network.steering_batch(graphs))
-        ):
+        if graphs and not self._try(partial(self._apply_steering, graphs)):
             # One graph's LSI (say, of a failed NF whose ports are gone) must not keep the
             # others from being refreshed: one batch per graph; a failed one is left as it is.
             for name in sorted(graphs):

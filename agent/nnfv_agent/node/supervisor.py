@@ -37,6 +37,7 @@ from ..drivers.compute.native import ComputeError, NativeCompute
 from ..drivers.naming import Names
 from ..drivers.network.links import LinkError, port_states
 from ..drivers.network.native import NativeNetwork, NetworkError
+from ..fsutil import FileVersion
 from ..model.graph import SG, Graph
 from ..xmlutil import event_xml
 from .restart import RestartCounter, RestartPolicy
@@ -92,7 +93,7 @@ class _Unit:
 @dataclass
 class _Watch:
     stamp: str | None  # the start time it was taken at: a restart makes it stale
-    version: tuple[int, int, int] | None = None  # of the state file it was read from
+    version: FileVersion | None = None  # of the state file it was read from
     pidfds: dict[int, int] = field(default_factory=dict)  # fd -> pid
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ...errors import AgentError
-from ...fsutil import atomic_write, read_or_empty
+from ...fsutil import FileVersion, atomic_write, file_version, read_or_empty
 from ...model.template import Template, template_from_dict, template_to_dict
 from ..network.links import LinkError, create_netns, delete_netns, port_states
 from .cgroups import CgroupError, Cgroups, Limits
@@ -75,14 +75,9 @@ class NativeCompute:
     def _state_file(self, key: str) -> Path:
         return self.instances / f"{key}.json"
 
-    def state_version(self, key: str) -> tuple[int, int, int] | None:
-        """Changes whenever the state file of `key` is written (atomic writes replace it): a
-        cheap way to tell that it need not be read again. None if there is none."""
-        try:
-            st = self._state_file(key).stat()
-        except FileNotFoundError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
+    def state_version(self, key: str) -> FileVersion | None:
+        """Changes whenever the state file of `key` is written; None if there is none."""
+        return file_version(self._state_file(key))
 
     def load_state(self, key: str) -> NFState | None:
         """The persisted state of instance `key`; None if there is none or it is unreadable.

@@ -176,15 +176,14 @@ def render_changes(
     (older kernels, such as Debian 12's 6.1, do when the chain's device goes; newer ones keep
     it and hook the device again when it comes back)."""
     lines = [f"add table netdev {table}"]
-
-    def gone(tag: str) -> Lsi:
-        old, new = present.get(tag, Lsi()), wanted[tag]
-        kept = new.objects() if new else Lsi()
-        return Lsi(old.chains - kept.chains, old.counters - kept.counters)
+    gone: dict[str, Lsi] = {}
+    for tag, new in wanted.items():
+        old, kept = present.get(tag, Lsi()), new.objects() if new else Lsi()
+        gone[tag] = Lsi(old.chains - kept.chains, old.counters - kept.counters)
 
     # Chains first, all graphs: a device may move from one graph's LSI to another's.
     for tag in sorted(wanted):
-        for name in sorted(gone(tag).chains):
+        for name in sorted(gone[tag].chains):
             lines += [f"add chain netdev {table} {name}", f"delete chain netdev {table} {name}"]
     for tag in sorted(wanted):
         content = wanted[tag]
@@ -200,7 +199,7 @@ def render_changes(
             lines.extend(f"add rule netdev {table} {chain.name} {rule}" for rule in chain.rules)
     # Counters last: only once no rule refers to them.
     for tag in sorted(wanted):
-        for counter in sorted(gone(tag).counters):
+        for counter in sorted(gone[tag].counters):
             lines += [
                 f"add counter netdev {table} {counter}",
                 f"delete counter netdev {table} {counter}",
