@@ -24,6 +24,7 @@ from ..drivers.network.links import LinkError, delete_netns, list_netns
 from ..drivers.network.native import NativeNetwork, NetworkError
 from ..model.graph import Graph
 from .probe import KernelProbe
+from .units import rebuild_instance
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +55,25 @@ class Reconciler:
     def __init__(self, dp: Plant) -> None:
         self.dp = dp
 
-    # One pass per kind of kernel object, in order. Left whole here because node/ is being
-    # changed on the supervision branch; split it (instances, links, tables) after that merge.
-    def run(self, wanted: Deployment) -> list[str]:  # noqa: C901
-        """Converge the kernel to `wanted` (what running deploys, as the planner resolved it).
+    def run(self, wanted: Deployment) -> list[str]:
+        """Converge the kernel to `wanted` (what running deploys, as the planner resolved it),
+        one pass per kind of kernel object: NF instances, then links, then the LSI table.
 
         An NF that could not be resolved is left as it is (reported failed), not removed.
         """
-        dp = self.dp
         actions: list[str] = []
-        actions.extend(f"removed stale probe namespace {n}" for n in dp.probe.remove_stale())
+        actions.extend(f"removed stale probe namespace {n}" for n in self.dp.probe.remove_stale())
+        wanted_links = self._instances(wanted, actions)
+        self._links(wanted, wanted_links, actions)
+        self._tables(wanted, actions)
+        for action in actions:
+            log.info("reconcile: %s", action)
+        return actions
+
+    def _instances(self, wanted: Deployment, actions: list[str]) -> set[str]:
+        """Remove orphan instances, rebuild missing or unhealthy ones; the NF port devices that
+        must stay."""
+        dp = self.dp
         failed = wanted.unresolved
         instances = wanted.instances()
         # The objects of an NF that cannot be resolved stay as they are: they may still run it.
@@ -87,25 +97,23 @@ class Reconciler:
             for port in wanted.graphs[graph_name].nfs[nf].ports
         }
         for key, members in sorted(instances.items()):
-            inst = instance_of(members)
-            for m in members:
-                wanted_links.update(
-                    dp.network.nf_port_device(m.graph, m.nf.id, p.name) for p in m.ports
-                )
-            if dp.compute.healthy(inst):
-                missing = [
-                    m
-                    for m in members
-                    for p in m.ports
-                    if not dp.network.links.exists(
-                        dp.network.nf_port_device(m.graph, m.nf.id, p.name)
-                    )
-                ]
-                if not missing:
-                    continue
+            devices = {
+                dp.network.nf_port_device(m.graph, m.nf.id, p.name)
+                for m in members
+                for p in m.ports
+            }
+            wanted_links |= devices
+            if dp.compute.healthy(instance_of(members)) and all(
+                dp.network.links.exists(d) for d in devices
+            ):
+                continue
             actions.append(f"redeployed NF instance {key}")
             self._redeploy(members)
+        return wanted_links
 
+    def _links(self, wanted: Deployment, wanted_links: set[str], actions: list[str]) -> None:
+        """Create missing endpoint devices; remove every link of ours nothing wants."""
+        dp = self.dp
         for graph in wanted.enabled().values():
             for ep in graph.endpoints.values():
                 if ep.kind in ("vxlan", "internal"):
@@ -121,6 +129,9 @@ class Reconciler:
             self._try(partial(dp.network.links.delete, link))
             actions.append(f"removed orphan link {link}")
 
+    def _tables(self, wanted: Deployment, actions: list[str]) -> None:
+        """Drop the chains of graphs no longer deployed, then write every enabled graph's."""
+        dp = self.dp
         enabled = wanted.enabled()
         dp.network.forget_lsis()  # what the table holds now, not what this process last wrote
 
@@ -137,9 +148,6 @@ class Reconciler:
             # others from being refreshed: one batch per graph; a failed one is left as it is.
             for name in sorted(graphs):
                 self._try(partial(self._apply_steering, {name: graphs[name]}))
-        for action in actions:
-            log.info("reconcile: %s", action)
-        return actions
 
     def _apply_steering(self, graphs: dict[str, Graph | None]) -> None:
         self.dp.network.apply_steering(self.dp.network.steering_batch(graphs))
@@ -155,20 +163,12 @@ class Reconciler:
             log.error("cannot remove orphan %s: %s", key, exc)
 
     def _redeploy(self, members: list[Member]) -> None:
-        dp = self.dp
-        inst = instance_of(members)
         try:
-            dp.compute.delete(inst)
-            dp.compute.create(inst)
-            for m in members:
-                for p in m.ports:
-                    dp.network.links.delete(dp.network.nf_port_device(m.graph, m.nf.id, p.name))
-                    dp.network.create_nf_port(m.graph, m.nf.id, p.name, m.key, p.ifname)
-            dp.compute.start(inst)
+            rebuild_instance(self.dp, members)
         except (ComputeError, NetworkError, LinkError, OSError) as exc:
-            log.error("cannot redeploy %s: %s", inst.key, exc)
+            log.error("cannot redeploy %s: %s", members[0].key, exc)
             for m in members:
-                dp.compute.on_state(m.graph, m.nf.id, "failed", f"cannot redeploy: {exc}")
+                self.dp.compute.on_state(m.graph, m.nf.id, "failed", f"cannot redeploy: {exc}")
 
     @staticmethod
     def _try(fn: Callable[[], object]) -> bool:

@@ -20,50 +20,37 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import selectors
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
-from ..commit.deployment import Deployment, Member, instance_of
+from ..commit.deployment import Deployment
 from ..commit.planner import GraphPlanner
-from ..drivers.compute.instance import NFInstance
-from ..drivers.compute.native import ComputeError, NativeCompute
-from ..drivers.naming import Names
-from ..drivers.network.links import LinkError, port_states
-from ..drivers.network.native import NativeNetwork, NetworkError
+from ..drivers.compute.native import ComputeError
+from ..drivers.network.links import LinkError
+from ..drivers.network.native import NetworkError
 from ..fsutil import FileVersion
-from ..model.graph import SG, Graph
+from ..model.graph import SG
 from ..xmlutil import event_xml
 from .restart import RestartCounter, RestartPolicy
+from .units import RUNNING, Kernel, View, lsi_problem, nf_problem, repair_lsi, restart_instance
 
 log = logging.getLogger(__name__)
 
 LSI = "lsi:"  # unit key prefix of a graph's LSI; NF units are keyed by their instance key
-RUNNING = ("running", "paused")
 Writer = Callable[[], contextlib.AbstractContextManager[None]]
 
 
-class Supervised(Protocol):
+class Supervised(Kernel, Protocol):
     """What the supervisor watches and repairs through: the deployed view, the drivers, and
     where events go. The data plane is one; declared here so that node/ does not import it."""
 
     @property
     def planner(self) -> GraphPlanner: ...
-
-    @property
-    def network(self) -> NativeNetwork: ...
-
-    @property
-    def compute(self) -> NativeCompute: ...
-
-    @property
-    def names(self) -> Names: ...
 
     def publish(self, event: str) -> None: ...
 
@@ -207,7 +194,7 @@ class Supervisor:
         targets = set(units) if full else (suspects & set(units))
         if not targets:
             return
-        view = _View(self.dp)
+        view = View(self.dp)
         for key in sorted(targets):
             if self._stop.is_set():
                 return
@@ -220,72 +207,17 @@ class Supervisor:
             else:
                 self._failed(key, reason)
 
-    def _check(self, key: str, dep: Deployment, view: _View | None) -> str | None:
+    def _check(self, key: str, dep: Deployment, view: View | None) -> str | None:
         """Why unit `key` is not healthy now; None if it is (or is not ours to judge)."""
-        view = view or _View(self.dp)
+        view = view or View(self.dp)
         if key.startswith(LSI):
             graph = dep.graphs.get(key[len(LSI) :])
-            return None if graph is None else self._check_lsi(graph, view)
+            return None if graph is None else lsi_problem(self.dp, graph, view)
         members = dep.instances([key]).get(key)
-        return None if not members else self._check_nf(key, members, view)
-
-    def _check_nf(self, key: str, members: list[Member], view: _View) -> str | None:
-        """What is wrong with a running NF instance, checked cheapest first; None if nothing."""
-        state = self.dp.compute.load_state(key)
-        if state is None:
-            return f"the state record of instance {key} is gone"
-        if state.state == "failed":
-            return state.last_error or "failed"
-        if state.state not in RUNNING:
-            return None  # being created or stopped by a commit
-        if not Path(f"/run/netns/{key}").exists():
-            return f"its namespace {key} is gone"
+        if not members:
+            return None
         watch = self._watches.get(key)
-        if watch is not None:
-            for fd, pid in sorted(watch.pidfds.items()):
-                if _exited(fd):
-                    return f"its process {pid} exited"
-        inst = instance_of(members)
-        problem = self._check_ports(key, members, inst, view)
-        if problem is None and state.state == "running":
-            problem = self.dp.compute.status_error(inst)
-        return problem or None
-
-    def _check_ports(
-        self, key: str, members: list[Member], inst: NFInstance, view: _View
-    ) -> str | None:
-        """Both ends of every port: the LSI side in the CPE, the NF side in its namespace."""
-        for m in members:
-            for port in m.ports:
-                device = self.dp.network.nf_port_device(m.graph, m.nf.id, port.name)
-                if device not in view.links():
-                    where = f"{m.graph}/{m.nf.id}:{port.name}"
-                    return f"the LSI side {device} of its port {where} is gone"
-        try:
-            inside = port_states(key, [p.ifname for p in inst.ports])
-        except LinkError as exc:
-            return f"cannot inspect its namespace: {exc}"
-        for port in inst.ports:
-            if port.ifname not in inside:
-                return f"its port {port.name} ({port.ifname}) is gone from its namespace"
-        return None
-
-    def _check_lsi(self, graph: Graph, view: _View) -> str | None:
-        dp = self.dp
-        for ep in graph.endpoints.values():
-            if ep.kind in ("vxlan", "internal"):
-                device = dp.network.endpoint_device(graph.name, ep)
-                if device not in view.links():
-                    return f"the LSI port {device} of endpoint {ep.id} is gone"
-        chains = view.lsi_chains()
-        if chains is None:
-            return f"the node's LSI table {dp.names.lsi_table} is gone"
-        for device, chain in sorted(dp.network.lsi_chain_names(graph).items()):
-            # Older kernels (Debian 12's 6.1) drop a port's chain with its device; a missing
-            # NF port is the NF's failure (its own check says so; its repair rebuilds the chain).
-            if chain not in chains and device in view.links():
-                return f"the LSI chain {chain} of its port {device} is gone"
-        return None
+        return nf_problem(self.dp, members, view, watch.pidfds if watch else {})
 
     # ---- transitions ------------------------------------------------------------------
 
@@ -393,9 +325,9 @@ class Supervisor:
             log.info("supervisor: repairing %s (attempt %d)", name, unit.counter.count)
             try:
                 if key.startswith(LSI):
-                    self._repair_lsi(dep, key[len(LSI) :])
+                    repair_lsi(self.dp, dep.graphs[key[len(LSI) :]])
                 else:
-                    self._redeploy(dep, dep.instances([key])[key])
+                    restart_instance(self.dp, dep.instances([key])[key], dep.graphs)
             except (ComputeError, NetworkError, LinkError, OSError) as exc:
                 log.error("supervisor: repairing %s failed: %s", name, exc)
                 self._schedule(key, unit, dep, f"restart failed: {exc}", first=False)
@@ -418,62 +350,6 @@ class Supervisor:
         for graph in unit.graphs:
             if not any(u.failed for u in self._units.values() if graph in u.graphs):
                 self.dp.publish(event_xml(SG, "graph-change", graph=graph, event="recovered"))
-
-    def _redeploy(self, dep: Deployment, members: list[Member]) -> None:
-        """Stop what is left of the instance and start it again; if its namespace or a port is
-        gone, re-create it with its ports first and give its graphs their LSI again (the new
-        ports are new devices)."""
-        dp = self.dp
-        inst = instance_of(members)
-        try:
-            dp.compute.stop(inst)
-        except ComputeError as exc:
-            log.info("supervisor: stopping the remains of %s: %s", inst.key, exc)
-        if self._intact(members):
-            # Only its processes failed: start it again in place (its workdir, which may hold
-            # its state, e.g. DHCP leases, and its ports stay).
-            dp.compute.start(inst)
-            if all(m.nf.admin_state == "paused" for m in members):
-                dp.compute.pause(inst)
-            return
-        dp.compute.delete(inst)
-        dp.compute.create(inst)
-        for m in members:
-            for port in m.ports:
-                dp.network.links.delete(dp.network.nf_port_device(m.graph, m.nf.id, port.name))
-                dp.network.create_nf_port(m.graph, m.nf.id, port.name, m.key, port.ifname)
-        dp.compute.start(inst)
-        if all(m.nf.admin_state == "paused" for m in members):
-            dp.compute.pause(inst)
-        graphs = {m.graph: dep.graphs[m.graph] for m in members if m.graph in dep.graphs}
-        dp.network.apply_steering(dp.network.steering_batch(dict(graphs)))
-
-    def _intact(self, members: list[Member]) -> bool:
-        """Its namespace and every port (both sides) are still there."""
-        key = members[0].key
-        if not Path(f"/run/netns/{key}").exists():
-            return False
-        present = set(self.dp.network.links.names())
-        for m in members:
-            for port in m.ports:
-                if self.dp.network.nf_port_device(m.graph, m.nf.id, port.name) not in present:
-                    return False
-        try:
-            inside = port_states(key, [p.ifname for p in instance_of(members).ports])
-        except LinkError:
-            return False
-        return all(p.ifname in inside for p in instance_of(members).ports)
-
-    def _repair_lsi(self, dep: Deployment, name: str) -> None:
-        dp = self.dp
-        graph = dep.graphs[name]
-        present = set(dp.network.links.names())
-        for ep in graph.endpoints.values():
-            if ep.kind in ("vxlan", "internal"):
-                if dp.network.endpoint_device(name, ep) not in present:
-                    dp.network.create_endpoint(name, ep)
-        dp.network.forget_lsis()  # someone else changed the table: read what it holds now
-        dp.network.apply_steering(dp.network.steering_batch({name: graph}))
 
     @staticmethod
     def _name(key: str, dep: Deployment) -> str:
@@ -522,30 +398,3 @@ class Supervisor:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(fd)
             os.close(fd)
-
-
-class _View:
-    """The kernel objects of the CPE namespace, read once per cycle and only if needed."""
-
-    def __init__(self, dp: Supervised) -> None:
-        self.dp = dp
-        self._links: set[str] | None = None
-        self._lsi_chains: set[str] | None = None
-        self._lsi_read = False
-
-    def links(self) -> set[str]:
-        if self._links is None:
-            self._links = set(self.dp.network.links.names())
-        return self._links
-
-    def lsi_chains(self) -> set[str] | None:
-        """None: the node's LSI table is gone."""
-        if not self._lsi_read:
-            self._lsi_chains = self.dp.network.lsi_chains()
-            self._lsi_read = True
-        return self._lsi_chains
-
-
-def _exited(pidfd: int) -> bool:
-    ready, _, _ = select.select([pidfd], [], [], 0)
-    return bool(ready)

@@ -66,6 +66,15 @@ def alive(pid: int) -> bool:
     return True
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie (the container's init may be slow to reap orphans)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_unresolvable_nf_at_boot_is_failed_and_every_other_graph_keeps_running(tool_cpe, tmp_path):
     cpe = tool_cpe
     tool = cpe.bin_dir / TOOL
@@ -149,6 +158,26 @@ def test_garbage_nf_state_file_redeploys_that_nf_instead_of_crashing(cpe, tmp_pa
     assert after["a"] and after["a"] != pids["a"], "the NF was not redeployed"
     assert "<state>running</state>" in nf_status(cpe, "g", "a")
     assert victim.with_name(victim.name + ".damaged").exists()
+    cpe.remove_all()
+    cpe.assert_clean()
+
+
+def test_paused_nf_rebuilt_at_start_is_paused_again(cpe, tmp_path):
+    cpe.commit(template_xml(tmp_path, "daemon", DAEMON))
+    graph = daemon_graph("g", ("a", "daemon", {}))
+    cpe.push(graph.replace("<id>a</id>", "<id>a</id><admin-state>paused</admin-state>"))
+    ns = namespace_of(cpe, "a")
+    old = nf_pids(cpe, "g")["a"]
+    cpe.stop_agent()
+    subprocess.run(["ip", "netns", "delete", ns], check=True)
+    cpe.start_agent()
+
+    assert Path(f"/run/netns/{ns}").exists(), "the NF was not rebuilt"
+    new = nf_pids(cpe, "g")["a"]
+    assert new and new != old and not any(running(pid) for pid in old)
+    freezer = Path(f"/sys/fs/cgroup/freezer/nnfv/{cpe.id}/{ns}/freezer.state")
+    assert freezer.read_text().strip() == "FROZEN"
+    assert "<state>paused</state>" in nf_status(cpe, "g", "a")
     cpe.remove_all()
     cpe.assert_clean()
 
