@@ -1,7 +1,8 @@
-"""The YANG schema: one libyang context, a schema index for XML edits, and libyang error mapping.
+"""The YANG schema: one libyang context and a schema index for XML edits.
 
-libyang is the validator. This module only wraps it so that every libyang failure turns into a
-typed AgentError of the right kind and an XPath error-path.
+libyang is the validator. This module wraps it so that every libyang failure is collected
+(with the list keys libyang leaves out of a missing node's path) and handed to `yang_errors`,
+which gives it the right kind and an XPath error-path.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import libyang
 from _libyang import ffi, lib
 
 from ..errors import AgentError, AgentErrors, Kind
+from .yang_errors import YangIssue, as_agent_error, data_location, qualify_path
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,6 @@ FEATURES = {
     "ietf-netconf-nmda": ("origin", "with-defaults"),
 }
 
-_LOCATION = re.compile(r'(?:Data|Schema) location "([^"]*)"')
 # Paths must be resolved by libyang for error-path; storing messages keeps them per context.
 libyang.configure_logging(True, logging.CRITICAL + 10)
 lib.ly_log_options(lib.LY_LOSTORE)
@@ -95,14 +96,6 @@ class SchemaNode:
 
     def child(self, namespace: str | None, name: str) -> SchemaNode | None:
         return self.children.get((namespace or "", name))
-
-
-@dataclass
-class YangIssue:
-    message: str
-    path: str | None
-    vecode: int
-    app_tag: str | None
 
 
 class Schema:
@@ -268,7 +261,7 @@ class Schema:
             issues.append(
                 YangIssue(
                     message=ffi.string(err.msg).decode() if err.msg else "invalid data",
-                    path=_location(ffi.string(err.path).decode()) if err.path else None,
+                    path=data_location(ffi.string(err.path).decode()) if err.path else None,
                     vecode=err.vecode,
                     app_tag=ffi.string(err.apptag).decode() if err.apptag else None,
                 )
@@ -351,11 +344,7 @@ class Schema:
         return members
 
     def to_rpc_error(self, issue: YangIssue) -> AgentError:
-        tag, app_tag, info = _classify(issue)
-        path, nsmap = self.xpath(issue.path) if issue.path else (None, {})
-        return AgentError(
-            issue.message, kind=Kind(tag), path=path, path_nsmap=nsmap, app_tag=app_tag, info=info
-        )
+        return as_agent_error(issue, self.prefixes, self.namespaces)
 
     def xpath(self, ly_path: str) -> tuple[str, dict[str, str]]:
         """Turn a libyang path (JSON-style module prefixes) into an RFC 6241 error-path."""
@@ -396,61 +385,3 @@ def module_namespace(mod: libyang.Module) -> str:
 def module_revision(mod: libyang.Module) -> str:
     rev = mod.cdata.revision
     return ffi.string(rev).decode() if rev != ffi.NULL else ""
-
-
-def _location(text: str) -> str:
-    found = _LOCATION.search(text)
-    return found.group(1) if found else text
-
-
-def _classify(issue: YangIssue) -> tuple[str, str | None, dict[str, str]]:
-    msg = issue.message
-    if issue.app_tag == "instance-required":
-        return "data-missing", issue.app_tag, {}
-    if issue.app_tag == "missing-choice":
-        return "data-missing", issue.app_tag, {}
-    if issue.app_tag in ("too-many-elements", "too-few-elements", "data-not-unique"):
-        return "operation-failed", issue.app_tag, {}
-    if "must" in msg.lower() or issue.app_tag == "must-violation":
-        return "operation-failed", issue.app_tag or "must-violation", {}
-    if issue.app_tag:
-        return "operation-failed", issue.app_tag, {}
-    name = _quoted(msg)
-    if "missing its key" in msg or msg.startswith("Mandatory node"):
-        return "missing-element", None, {"bad-element": name} if name else {}
-    if "No module with namespace" in msg:
-        ns = _quoted(msg)
-        return "unknown-namespace", None, {"bad-element": "config", "bad-namespace": ns or ""}
-    if "not found as a child" in msg or issue.vecode == lib.LYVE_REFERENCE:
-        return "unknown-element", None, {"bad-element": name} if name else {}
-    if "Duplicate instance" in msg:
-        return "data-exists", None, {}
-    return "invalid-value", None, {}
-
-
-def _quoted(msg: str) -> str | None:
-    found = re.search(r'"([^"]*)"', msg)
-    return found.group(1) if found else None
-
-
-_STEP = re.compile(
-    r"/(?:(?P<mod>[A-Za-z_][\w.-]*):)?(?P<name>[A-Za-z_][\w.-]*)(?P<preds>(?:\[[^\]]*\])*)"
-)
-_PRED_KEY = re.compile(r"\[(?:(?P<mod>[A-Za-z_][\w.-]*):)?(?P<name>[A-Za-z_][\w.-]*)=")
-
-
-def qualify_path(
-    ly_path: str, prefixes: dict[str, str], namespaces: dict[str, str]
-) -> tuple[str, dict[str, str]]:
-    """Prefix every step with its module's YANG prefix, and return the prefixes used."""
-    out = []
-    nsmap: dict[str, str] = {}
-    current = None
-    for step in _STEP.finditer(ly_path):
-        current = step.group("mod") or current
-        prefix = prefixes.get(current or "", current or "")
-        if current in namespaces:
-            nsmap[prefix] = namespaces[current]
-        preds = _PRED_KEY.sub(f"[{prefix}:\\g<name>=", step.group("preds"))
-        out.append(f"/{prefix}:{step.group('name')}{preds}")
-    return ("".join(out) or ly_path), nsmap
