@@ -170,6 +170,7 @@ class SimCpe:
             self.stop_agent()
         leftovers = []
         cgroot = f"nnfv/{self.id}"
+        _thaw(cgroot)  # a frozen task does not die of SIGKILL until it is thawed
         for pid in _cgroup_pids(cgroot):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -195,6 +196,17 @@ def _cgroup_dirs(root: str) -> list[Path]:
     if (CGROUP_MOUNT / "cgroup.controllers").exists() and (CGROUP_MOUNT / root).is_dir():
         out.append(CGROUP_MOUNT / root)
     return out
+
+
+def _thaw(root: str) -> None:
+    """Thaw every cgroup below `root`: freezer.state on v1, cgroup.freeze on v2."""
+    for d in _cgroup_dirs(root):
+        for name, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+            for control in d.rglob(name):
+                try:
+                    control.write_text(thawed)
+                except OSError:
+                    pass
 
 
 def _cgroup_pids(root: str) -> list[int]:
