@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import libyang
 
+from ..model.graph import MATCH_FIELDS, REWRITE_FIELDS
 from .changes import Change, ChangeKind, list_keys
 
 SG = "/nnfv-service-graph:graphs"
@@ -151,38 +152,9 @@ REGISTRY: dict[str, Handler] = {
         RULE + "/id",
         RULE + "/priority",
         RULE + "/match",
-        *(
-            RULE + "/match/" + leaf
-            for leaf in (
-                "port-in",
-                "ether-type",
-                "vlan-id",
-                "source-mac",
-                "destination-mac",
-                "source-ipv4",
-                "destination-ipv4",
-                "source-ipv6",
-                "destination-ipv6",
-                "ip-protocol",
-                "source-port",
-                "destination-port",
-                "dscp",
-            )
-        ),
+        *(RULE + "/match/" + leaf for leaf in ("port-in", *MATCH_FIELDS)),
         RULE + "/actions",
-        *(
-            RULE + "/actions/" + leaf
-            for leaf in (
-                "output",
-                "drop",
-                "set-source-mac",
-                "set-destination-mac",
-                "set-source-ipv4",
-                "set-destination-ipv4",
-                "set-source-ipv6",
-                "set-destination-ipv6",
-            )
-        ),
+        *(RULE + "/actions/" + leaf for leaf in ("output", "drop", *REWRITE_FIELDS)),
     ),
     "/nnfv-nnf-template:templates": _template,
     **_entries(

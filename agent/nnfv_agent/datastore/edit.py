@@ -154,16 +154,9 @@ class EditEngine:
                     **self._path(here),
                 )
             if not self._has_op(edit, _CREATING):
-                for sub in edit:
-                    if isinstance(sub.tag, str):
-                        self._walk(sub, etree.Element("scratch"), snode, "none", here)
+                self._children(edit, etree.Element("scratch"), snode, "none", here)
                 return
-            match = self._shell(edit, snode)
-            tparent.append(match)
-            self._added(tparent, match, snode)
-        for sub in edit:
-            if isinstance(sub.tag, str):
-                self._walk(sub, match, snode, "none", here)
+        self._children(edit, self._existing(edit, tparent, snode, match), snode, "none", here)
 
     def _merge(
         self,
@@ -187,13 +180,28 @@ class EditEngine:
                 tparent.append(new)
                 self._added(tparent, new, snode)
             return
+        self._children(edit, self._existing(edit, tparent, snode, match), snode, "merge", here)
+
+    def _existing(
+        self,
+        edit: etree._Element,
+        tparent: etree._Element,
+        snode: SchemaNode,
+        match: etree._Element | None,
+    ) -> etree._Element:
+        """The target node an edit descends into: `match`, or a new empty one."""
         if match is None:
             match = self._shell(edit, snode)
             tparent.append(match)
             self._added(tparent, match, snode)
+        return match
+
+    def _children(
+        self, edit: etree._Element, target: etree._Element, snode: SchemaNode, op: str, here: str
+    ) -> None:
         for sub in edit:
             if isinstance(sub.tag, str):
-                self._walk(sub, match, snode, "merge", here)
+                self._walk(sub, target, snode, op, here)
 
     # ---- helpers --------------------------------------------------------------------------
 

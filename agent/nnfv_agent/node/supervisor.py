@@ -303,15 +303,19 @@ class Supervisor:
                 )
 
     def _recovered(self, key: str, unit: _Unit) -> None:
+        self._record_healthy(key, unit, restarted=False)
+        self._recovered_graphs(key, unit)
+
+    def _record_healthy(self, key: str, unit: _Unit, *, restarted: bool) -> None:
+        """Healthy again; the last failure and the restarts so far stay on record."""
         before = self.health.get(key)
         self.health[key] = Health(
             False,
             None,
             before.last_failure if before else None,
             unit.counter.count,
-            before.last_restarted if before else None,
+            _iso(datetime.now(UTC)) if restarted else before.last_restarted if before else None,
         )
-        self._recovered_graphs(key, unit)
 
     def _repair(self, key: str) -> None:
         unit = self._units[key]
@@ -333,14 +337,7 @@ class Supervisor:
                 self._schedule(key, unit, dep, f"restart failed: {exc}", first=False)
                 return
             self._sync_watches(dep, [key])
-            before = self.health.get(key)
-            self.health[key] = Health(
-                False,
-                None,
-                before.last_failure if before else None,
-                unit.counter.count,
-                _iso(datetime.now(UTC)),
-            )
+            self._record_healthy(key, unit, restarted=True)
             unit.failed = False
             unit.counter.healthy(time.monotonic())
             log.info("supervisor: %s repaired", name)
