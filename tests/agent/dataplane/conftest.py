@@ -6,6 +6,7 @@ Every kernel object the test or the agent creates is removed at the end, even on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -77,17 +78,31 @@ class Cpe(SimCpe):
         assert not leaks, f"kernel objects left behind: {leaks}"
 
 
-@pytest.fixture
-def cpe(tmp_path) -> Iterator[Cpe]:
+@contextlib.contextmanager
+def simulated_cpe(tmp_path: Path, **settings: str) -> Iterator[Cpe]:
+    """A CPE with its agent running (`settings` on top of its agent.toml), destroyed after."""
     sim = Cpe(f"t{uuid.uuid4().hex[:6]}", str(tmp_path / "cpe"))
     try:
         sim.create_network()
-        sim.write_config(script_timeout="10")
+        sim.write_config(**{"script_timeout": "10", **settings})
         sim.start_agent()
         sim.baseline = sim.snapshot()
         yield sim
     finally:
         sim.destroy()
+
+
+def tool_dir(tmp_path: Path) -> tuple[Path, str]:
+    """A directory of executables the test controls, and an executable_path that has it first."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    return bin_dir, f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@pytest.fixture
+def cpe(tmp_path) -> Iterator[Cpe]:
+    with simulated_cpe(tmp_path) as sim:
+        yield sim
 
 
 NT = "urn:nnfv:yang:nnfv-nnf-template"

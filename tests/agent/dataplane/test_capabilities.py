@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from nnfv_agent.netconf.client import NetconfError
 from simfleet import PASSWORD, USER
 from support.clients import ncclient_connect
 
-from .conftest import NC, NT, SG, Cpe, template_xml
+from .conftest import NC, NT, SG, simulated_cpe, template_xml, tool_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 NODE = "urn:nnfv:yang:nnfv-node"
@@ -27,22 +26,10 @@ TOOL = "nnfv-test-tool"
 @pytest.fixture
 def tool_cpe(tmp_path):
     """A CPE whose agent also looks for executables in a directory the test controls."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sim = Cpe(f"t{uuid.uuid4().hex[:6]}", str(tmp_path / "cpe"))
-    try:
-        sim.create_network()
-        sim.write_config(
-            script_timeout="10",
-            monitor_interval="0.3",
-            executable_path=f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        sim.start_agent()
-        sim.baseline = sim.snapshot()
+    bin_dir, path = tool_dir(tmp_path)
+    with simulated_cpe(tmp_path, monitor_interval="0.3", executable_path=path) as sim:
         sim.bin_dir = bin_dir
         yield sim
-    finally:
-        sim.destroy()
 
 
 def connect(cpe) -> manager.Manager:
@@ -264,17 +251,8 @@ def test_templates_configured_through_netconf_appear_in_functional_capabilities(
 
 def test_capability_appearing_before_the_first_monitor_tick_is_announced(tmp_path):
     """The monitor's baseline is taken at start, not at its first tick (2 s here)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sim = Cpe(f"t{uuid.uuid4().hex[:6]}", str(tmp_path / "cpe"))
-    try:
-        sim.create_network()
-        sim.write_config(
-            script_timeout="10",
-            monitor_interval="2",
-            executable_path=f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        sim.start_agent()
+    bin_dir, path = tool_dir(tmp_path)
+    with simulated_cpe(tmp_path, monitor_interval="2", executable_path=path) as sim:
         tpl = template_xml(tmp_path, "tooled", {"start": "true", "stop": "true"}, ftype="tooling")
         sim.commit(
             tpl.replace(
@@ -293,5 +271,3 @@ def test_capability_appearing_before_the_first_monitor_tick_is_announced(tmp_pat
         assert kinds(events) == ["capability-change"]
         assert events[0].findtext(f"{{{NODE}}}functional-type") == "tooling"
         assert events[0].findtext(f"{{{NODE}}}ready") == "true"
-    finally:
-        sim.destroy()

@@ -17,7 +17,7 @@ import pytest
 
 from support.kernel import snapshot
 
-from .conftest import Cpe, template_xml
+from .conftest import Cpe, simulated_cpe, template_xml, tool_dir
 from .test_lifecycle import DAEMON, daemon_graph, extra_interfaces, namespace_of, nf_pids
 
 TOOL = "nnfv-test-reconcile-tool"
@@ -26,20 +26,10 @@ TOOL = "nnfv-test-reconcile-tool"
 @pytest.fixture
 def tool_cpe(tmp_path):
     """A CPE whose agent also looks for executables in a directory the test controls."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sim = Cpe(f"t{uuid.uuid4().hex[:6]}", str(tmp_path / "cpe"))
-    try:
-        sim.create_network()
-        sim.write_config(
-            script_timeout="10", executable_path=f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin"
-        )
-        sim.start_agent()
-        sim.baseline = sim.snapshot()
+    bin_dir, path = tool_dir(tmp_path)
+    with simulated_cpe(tmp_path, executable_path=path) as sim:
         sim.bin_dir = bin_dir
         yield sim
-    finally:
-        sim.destroy()
 
 
 def state_dir(cpe) -> Path:

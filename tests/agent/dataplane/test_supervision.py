@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from simfleet import PASSWORD, USER, sh
 from support.clients import ncclient_connect
 from support.traffic import ping, ping_eventually
 
-from .conftest import SG, Cpe, template_xml
+from .conftest import SG, Cpe, simulated_cpe, template_xml
 from .test_chains import same_subnet
 from .test_lifecycle import namespace_of, nf_log, nf_pids
 from .test_reconcile import graph_state, nf_status
@@ -49,22 +48,15 @@ BRIDGED = {
 @pytest.fixture
 def sup_cpe(tmp_path) -> Iterator[Cpe]:
     """A CPE whose agent checks often and restarts soon, so that tests do not wait long."""
-    sim = Cpe(f"t{uuid.uuid4().hex[:6]}", str(tmp_path / "cpe"))
-    try:
-        sim.create_network()
-        sim.write_config(
-            script_timeout="10",
-            supervise_interval="0.5",
-            restart_min_interval="0.3",
-            restart_max_interval="2",
-            rollback_retry_min="0.5",
-            rollback_retry_max="2",
-        )
-        sim.start_agent()
-        sim.baseline = sim.snapshot()
+    with simulated_cpe(
+        tmp_path,
+        supervise_interval="0.5",
+        restart_min_interval="0.3",
+        restart_max_interval="2",
+        rollback_retry_min="0.5",
+        rollback_retry_max="2",
+    ) as sim:
         yield sim
-    finally:
-        sim.destroy()
 
 
 def bridged_graph(name: str = "g", nf_policy: str = "", flag: str = "") -> str:
