@@ -6,19 +6,9 @@ from __future__ import annotations
 
 from collection_env import fw_nat_config
 
-FLEET_SIZE = 2
+from support.collection import BRIDGE_TEMPLATE
 
-TEMPLATE = {
-    "name": "my-bridge",
-    "functional_type": "bridge",
-    "uri": "file:///var/lib/nnfv/nnf/my-bridge.tgz",
-    "sha256": "0" * 64,
-    "ports": [{"name": "in", "index": 0}, {"name": "out", "index": 1}],
-    "lifecycle_management_scripts": [
-        {"event": "start", "script": "scripts/start"},
-        {"event": "stop", "script": "scripts/stop"},
-    ],
-}
+FLEET_SIZE = 2
 
 
 def overridden(graphs: list[dict], name: str = "setup") -> dict:
@@ -51,7 +41,10 @@ def test_gather_network_resources_fills_ansible_network_resources_in_one_get(fle
     result = fleet.play(
         [
             overridden([fw_nat_config()]),
-            {"name": "tpl", "nnfv.cpe.nf_template": {"state": "overridden", "config": [TEMPLATE]}},
+            {
+                "name": "tpl",
+                "nnfv.cpe.nf_template": {"state": "overridden", "config": [BRIDGE_TEMPLATE]},
+            },
             {
                 "name": "facts",
                 "nnfv.cpe.cpe_facts": {
@@ -74,7 +67,7 @@ def test_gather_network_resources_fills_ansible_network_resources_in_one_get(fle
         facts = result["facts"][host]["ansible_facts"]
         assert facts["ansible_network_resources"] == {
             "service_graph": [fw_nat_config()],
-            "nf_template": [TEMPLATE],
+            "nf_template": [BRIDGE_TEMPLATE],
         }
         assert facts["ansible_net_gather_network_resources"] == ["nf_template", "service_graph"]
         assert facts["ansible_net_gather_subset"] == []

@@ -5,18 +5,13 @@ The tests share one fleet and run in file order; each one first sets the graphs 
 
 from __future__ import annotations
 
-import json
 import subprocess
-from dataclasses import asdict
 
 from collection_env import fw_nat_config
-from ncclient import manager
 
-from agent_launcher import PASSWORD, USER
+from support.collection import restart_agent, running_xml
 
 FLEET_SIZE = 10
-SG = "urn:nnfv:yang:nnfv-service-graph"
-SG_FILTER = ("subtree", f'<graphs xmlns="{SG}"/>')
 
 
 def push(config, state="merged", name="push", **options):
@@ -27,20 +22,6 @@ def push(config, state="merged", name="push", **options):
 def setup(*graphs):
     """A first task that makes `graphs` (default: firewall -> NAT) the only graphs."""
     return push(list(graphs) or [fw_nat_config()], "overridden", name="setup")
-
-
-def running_xml(cpe) -> str:
-    """The running graphs, read with ncclient directly (not through the collection)."""
-    with manager.connect(
-        host="127.0.0.1",
-        port=cpe.port,
-        username=USER,
-        password=PASSWORD,
-        hostkey_verify=False,
-        look_for_keys=False,
-        allow_agent=False,
-    ) as m:
-        return m.get_config("running", filter=SG_FILTER).data_xml
 
 
 def ping(cpe) -> bool:
@@ -327,14 +308,6 @@ def test_interface_conflict_names_the_graph_of_the_task_not_the_holder(fleet):
     assert "interface lan0 is already used by graph fw-nat, endpoint lan" in res["msg"]
     assert res["rpcs"][-2:] == ["discard-changes", "unlock"]
     assert "newcomer" not in running_xml(fleet.cpe(host))
-
-
-def restart_agent(fleet, cpe, **config) -> None:
-    cpe.stop_agent()
-    cpe.write_config(**config)
-    cpe.start_agent()
-    # keep fleet.json (read by `simfleet.py down`) in step with the new agent pid
-    (fleet.dir / "fleet.json").write_text(json.dumps([asdict(c) for c in fleet.cpes]))
 
 
 def test_cpe_missing_a_capability_fails_clearly_while_the_others_succeed(fleet):

@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 import simfleet
+from support.collection import BRIDGE_TEMPLATE
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,19 +143,6 @@ def inventory(base: Path, port: int, key_file: Path, public_key: str) -> Path:
     return path
 
 
-TEMPLATE = {
-    "name": "my-bridge",
-    "functional_type": "bridge",
-    "uri": "file:///var/lib/nnfv/nnf/my-bridge.tgz",
-    "sha256": "0" * 64,
-    "ports": [{"name": "in", "index": 0}, {"name": "out", "index": 1}],
-    "lifecycle_management_scripts": [
-        {"event": "start", "script": "scripts/start"},
-        {"event": "stop", "script": "scripts/stop"},
-    ],
-}
-
-
 def test_tarball_install_deploys_the_agent_then_the_same_entry_manages_it(workdir):
     tarball = build_collection.build(workdir / "dist")
     env = install(tarball, workdir / "collections")
@@ -181,8 +169,8 @@ def test_tarball_install_deploys_the_agent_then_the_same_entry_manages_it(workdi
                         "gather_network_resources": ["all"],
                     },
                 },
-                {"name": "template", "nnfv.cpe.nf_template": {"config": [TEMPLATE]}},
-                {"name": "again", "nnfv.cpe.nf_template": {"config": [TEMPLATE]}},
+                {"name": "template", "nnfv.cpe.nf_template": {"config": [BRIDGE_TEMPLATE]}},
+                {"name": "again", "nnfv.cpe.nf_template": {"config": [BRIDGE_TEMPLATE]}},
                 {"name": "gone", "nnfv.cpe.nf_template": {"state": "deleted"}},
             ],
         }

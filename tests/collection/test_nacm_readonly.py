@@ -9,36 +9,17 @@ mode succeeds as long as the task only has to read.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from collection_env import fw_nat_config
-from ncclient import manager
 
 import simfleet
-from agent_launcher import PASSWORD, USER
+from support.collection import BRIDGE_TEMPLATE, restart_agent, running_xml
 
 FLEET_SIZE = 1
 VIEWER = "viewer"
-SG_FILTER = ("subtree", '<graphs xmlns="urn:nnfv:yang:nnfv-service-graph"/>')
 AS_VIEWER = ("-e", f"ansible_user={VIEWER}")
-TEMPLATE = {
-    "name": "my-bridge",
-    "functional_type": "bridge",
-    "uri": "file:///var/lib/nnfv/nnf/my-bridge.tgz",
-    "sha256": "0" * 64,
-    "ports": [{"name": "in", "index": 0}, {"name": "out", "index": 1}],
-}
-
-
-def restart_agent(fleet, cpe, **config) -> None:
-    cpe.stop_agent()
-    cpe.write_config(**config)
-    cpe.start_agent()
-    # keep fleet.json (read by `simfleet.py down`) in step with the new agent pid
-    (fleet.dir / "fleet.json").write_text(json.dumps([asdict(c) for c in fleet.cpes]))
 
 
 @pytest.fixture(scope="module")
@@ -58,20 +39,6 @@ def cpe(fleet) -> simfleet.SimCpe:
     )
     assert setup.rc == 0, setup.explain()
     return cpe
-
-
-def running_xml(cpe) -> str:
-    """The running graphs, read by the admin with ncclient (not through the collection)."""
-    with manager.connect(
-        host="127.0.0.1",
-        port=cpe.port,
-        username=USER,
-        password=PASSWORD,
-        hostkey_verify=False,
-        look_for_keys=False,
-        allow_agent=False,
-    ) as m:
-        return m.get_config("running", filter=SG_FILTER).data_xml
 
 
 def test_read_only_user_gathers_facts_and_resources(fleet, cpe):
@@ -113,7 +80,7 @@ def test_push_by_read_only_user_fails_naming_access_denied_and_changes_nothing(f
             },
             {
                 "name": "template",
-                "nnfv.cpe.nf_template": {"state": "merged", "config": [TEMPLATE]},
+                "nnfv.cpe.nf_template": {"state": "merged", "config": [BRIDGE_TEMPLATE]},
                 "ignore_errors": True,
             },
         ],

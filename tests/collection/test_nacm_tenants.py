@@ -13,15 +13,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from ncclient import manager
 
 import simfleet
-from agent_launcher import PASSWORD, USER
+from support.collection import running_xml
 
 FLEET_SIZE = 1
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "yang" / "examples" / "nacm-tenants.xml"
-SG_FILTER = ("subtree", '<graphs xmlns="urn:nnfv:yang:nnfv-service-graph"/>')
 GRAPH_A = {
     "name": "tenantA-web",
     "description": "web of tenant A",
@@ -49,20 +47,6 @@ PUSH_NACM = {
 
 def as_user(name: str) -> tuple[str, str]:
     return ("-e", f"ansible_user={name}")
-
-
-def running_xml(cpe) -> str:
-    """The running graphs, read by the admin with ncclient (not through the collection)."""
-    with manager.connect(
-        host="127.0.0.1",
-        port=cpe.port,
-        username=USER,
-        password=PASSWORD,
-        hostkey_verify=False,
-        look_for_keys=False,
-        allow_agent=False,
-    ) as m:
-        return m.get_config("running", filter=SG_FILTER).data_xml
 
 
 @pytest.fixture(scope="module")
