@@ -111,18 +111,24 @@ def render_rule(rule: FlowRule, targets: Mapping[str, str], counter: str) -> lis
 
 
 @dataclass(frozen=True)
-class Lsi:
-    """The objects one graph has in the node table."""
-
-    chains: frozenset[str] = frozenset()
-    counters: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
 class Chain:
     name: str
     device: str
     rules: tuple[str, ...]
+    # The device's ifindex: a device made again is a new hook (Debian 12's 6.1 even drops the
+    # chain with the old device), so the chain must be written again although nothing else
+    # of it changed.
+    ifindex: int = 0
+
+
+@dataclass(frozen=True)
+class Lsi:
+    """The objects one graph has in the node table; `written`: the chains as this process
+    wrote them (empty when the record was read back from the kernel)."""
+
+    chains: frozenset[str] = frozenset()
+    counters: frozenset[str] = frozenset()
+    written: frozenset[Chain] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class LsiContent:
     counters: frozenset[str]
 
     def objects(self) -> Lsi:
-        return Lsi(frozenset(c.name for c in self.chains), self.counters)
+        return Lsi(frozenset(c.name for c in self.chains), self.counters, frozenset(self.chains))
 
 
 def lsi_content(
@@ -158,6 +164,7 @@ def lsi_content(
                 for rule in sorted(by_port.get(ref, []), key=lambda r: (-r.priority, r.id))
                 for line in render_rule(rule, targets, Names.counter(graph.name, rule.id))
             ),
+            int(targets[ref]),
         )
         for ref in sorted(devices)
     )
@@ -174,7 +181,12 @@ def render_changes(
     (None: the graph's LSI goes). Deleting an object it does not find is harmless, and so is
     adding one that is there: the batch holds even if the kernel dropped a chain on its own
     (older kernels, such as Debian 12's 6.1, do when the chain's device goes; newer ones keep
-    it and hook the device again when it comes back)."""
+    it and hook the device again when it comes back).
+
+    Only what differs is written: a chain exactly as this process last wrote it (same device,
+    same ifindex, same rules) is left alone, and only new counters are added. Each rewritten
+    chain costs the kernel a hook update, and each added rule a look-up of every chain of
+    the table by nft, so a one-rule change costs one chain, not the graph's every chain."""
     lines = [f"add table netdev {table}"]
     gone: dict[str, Lsi] = {}
     for tag, new in wanted.items():
@@ -189,8 +201,13 @@ def render_changes(
         content = wanted[tag]
         if content is None:
             continue
-        lines.extend(f"add counter netdev {table} {c}" for c in sorted(content.counters))
+        old = present.get(tag, Lsi())
+        lines.extend(
+            f"add counter netdev {table} {c}" for c in sorted(content.counters - old.counters)
+        )
         for chain in content.chains:
+            if chain in old.written:
+                continue
             lines.append(
                 f"add chain netdev {table} {chain.name} {{ type filter hook ingress"
                 f' device "{chain.device}" priority 0; policy drop; }}'

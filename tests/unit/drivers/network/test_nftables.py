@@ -101,6 +101,47 @@ def test_a_rule_change_touches_only_its_own_graph():
     assert f"add counter netdev {TABLE} {Names.counter('g1', 'r2')}" in text
 
 
+def test_a_new_rule_rewrites_only_the_chain_of_its_port_and_adds_only_its_counter():
+    before = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"))
+    after = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"), rule("r3", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    text = render_changes(TABLE, {tag: content(before).objects()}, {tag: content(after)})
+    chain_a, chain_b = Names.lsi_chain("g1", "g1a"), Names.lsi_chain("g1", "g1b")
+    assert f"flush chain netdev {TABLE} {chain_a}" in text
+    assert chain_b not in text
+    added = [line.split()[-1] for line in text.splitlines() if line.startswith("add counter")]
+    assert added == [Names.counter("g1", "r3")]
+
+
+def test_a_chain_whose_device_was_made_again_is_written_again():
+    g = graph("g1", rule("r1", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    present = {tag: content(g).objects()}
+    again = lsi_content(g, devices(g), lambda d: ifindex(d) + (50 if d == "g1b" else 0))
+    text = render_changes(TABLE, present, {tag: again})
+    chain_a, chain_b = Names.lsi_chain("g1", "g1a"), Names.lsi_chain("g1", "g1b")
+    # g1b's own chain (its hook) and g1a's chain (its rule forwards to g1b's new index)
+    assert f"flush chain netdev {TABLE} {chain_b}" in text
+    assert "fwd to 161" in text and f"flush chain netdev {TABLE} {chain_a}" in text
+
+
+def test_an_unchanged_graph_costs_nothing_but_the_table_line():
+    g = graph("g1", rule("r1", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    text = render_changes(TABLE, {tag: content(g).objects()}, {tag: content(g)})
+    assert text.splitlines() == [f"add table netdev {TABLE}"]
+
+
+def test_a_record_read_back_from_the_kernel_has_every_chain_written_again():
+    g = graph("g1", rule("r1", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    objects = content(g).objects()
+    from_kernel = Lsi(objects.chains, objects.counters)  # what Nft.lsis returns
+    text = render_changes(TABLE, {tag: from_kernel}, {tag: content(g)})
+    assert text.count("flush chain") == 2
+    assert "add counter" not in text
+
+
 def test_a_removed_rule_deletes_its_counter_after_the_chains_no_longer_use_it():
     before = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"))
     after = graph("g1", rule("r1", "a", "b"))
