@@ -8,6 +8,7 @@ hold secrets (an ipsec NF's pre-shared key is configuration).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -105,3 +106,20 @@ def sync_dir(directory: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+# The last digests: a commit's target is digested for its journal and again for the header of
+# the running file it becomes, and it is the next commit's previous running (0.34 ms each at
+# 480 kB, 800 graphs).
+_recent_digests: dict[str, str] = {}
+
+
+def text_digest(text: str) -> str:
+    """The sha256 of `text` in UTF-8, hex; the two used last are remembered."""
+    value = _recent_digests.pop(text, None)
+    if value is None:
+        value = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if len(_recent_digests) >= 2:
+            _recent_digests.pop(next(iter(_recent_digests)))
+    _recent_digests[text] = value  # the newest: a new target must not push out the running
+    return value

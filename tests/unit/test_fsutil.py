@@ -8,6 +8,7 @@ up; fsync calls are recorded through a wrapper that still makes the real call.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from nnfv_agent import fsutil
 from nnfv_agent.fsutil import (
     DIR_MODE,
     FILE_MODE,
@@ -25,6 +27,7 @@ from nnfv_agent.fsutil import (
     remove,
     replace_durably,
     temp_path,
+    text_digest,
 )
 
 
@@ -206,3 +209,31 @@ def test_file_version_is_none_for_a_missing_file_and_changes_with_every_atomic_w
     assert first is not None and file_version(path) == first
     atomic_write(path, "one")  # the same content, written again: a new file all the same
     assert file_version(path) != first
+
+
+def test_text_digest_is_the_sha256_of_the_utf8_text() -> None:
+    text = "<graphs>é</graphs>"
+    assert text_digest(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_text_digest_keeps_the_running_while_the_next_commit_digests_its_target(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit digests its target, then the running it replaces (the target of the commit
+    before): that one must still be remembered, whatever was digested in between."""
+    hashed: list[str] = []
+    real = hashlib.sha256
+
+    def sha256(data: bytes) -> hashlib._Hash:
+        hashed.append(data.decode())
+        return real(data)
+
+    monkeypatch.setattr(fsutil.hashlib, "sha256", sha256)
+    running = "<r>0</r>"  # not digested before the first commit
+    for k in range(1, 4):
+        target = f"<r>{k}</r>"
+        text_digest(target)  # the journal: target first,
+        text_digest(running)  # then the running it replaces,
+        text_digest(target)  # and the running file's header
+        running = target
+    assert hashed == ["<r>1</r>", "<r>0</r>", "<r>2</r>", "<r>3</r>"]

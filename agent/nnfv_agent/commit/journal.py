@@ -11,7 +11,6 @@ The step lines say in the log how far the cut commit went.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -19,23 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ..fsutil import text_digest as digest
+
 log = logging.getLogger(__name__)
-
-
-# The last digests: each commit's target is the next commit's previous running, and hashing
-# the whole running again cost about 1 ms per 400 kB.
-_recent: dict[str, str] = {}
-
-
-def digest(xml: str) -> str:
-    known = _recent.get(xml)
-    if known is not None:
-        return known
-    value = hashlib.sha256(xml.encode()).hexdigest()
-    if len(_recent) >= 2:
-        _recent.pop(next(iter(_recent)))
-    _recent[xml] = value
-    return value
 
 
 @dataclass(frozen=True)

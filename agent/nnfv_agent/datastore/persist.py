@@ -34,6 +34,7 @@ from ..fsutil import (
     previous_path,
     replace_durably,
     temp_path,
+    text_digest,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def secure_state_dir(path: Path) -> None:
 
 def encode_state(text: str) -> bytes:
     body = text.encode("utf-8")
-    digest = hashlib.sha256(body).hexdigest()
+    digest = text_digest(text)  # a commit's journal has just digested the same running
     return f"<!-- nnfv-state sha256={digest} length={len(body)} -->\n".encode() + body
 
 
