@@ -78,6 +78,16 @@ class Snapshot:
                 merged[name] = xml
         return Snapshot(self.schema, merged, tops, **kwargs)  # type: ignore[arg-type]
 
+    def same_content(self, other: Snapshot) -> bool:
+        """Whether both join to the same XML, without joining them: fragments shared between
+        snapshots are the same string objects, so this costs a pointer compare per graph."""
+        return (
+            self.tops == other.tops
+            and self.graphs == other.graphs
+            and list(self.tops) == list(other.tops)
+            and list(self.graphs) == list(other.graphs)
+        )
+
     def with_touched(self, touched: frozenset[str] | None) -> Snapshot:
         return Snapshot(self.schema, self.graphs, self.tops, valid=self.valid, touched=touched)
 

@@ -377,7 +377,7 @@ class Datastores:
             write_state(self._file("startup"), snapshot.xml)
         self.contents[target] = snapshot
         if target == "candidate":
-            self.candidate_dirty = snapshot.xml != self.contents["running"].xml
+            self.candidate_dirty = not snapshot.same_content(self.contents["running"])
 
     def _refusal(self, exc: PlanRefused, what: str) -> AgentError:
         path, nsmap = self.schema.xpath(exc.ly_path) if exc.ly_path else (None, {})
@@ -395,7 +395,7 @@ class Datastores:
         except PlanRefused as exc:
             raise self._refusal(exc, "commit refused") from exc
         plan.context["snapshots"] = (old, new, target, *step.owners)
-        if not plan.changes and new.xml == old.xml:
+        if not plan.changes and new.same_content(old):
             self._swap(new, from_candidate, changed)
             return plan
         self.journal.begin(previous_xml=old.xml, target_xml=new.xml, steps=plan.describe())
@@ -473,7 +473,7 @@ class Datastores:
                     else candidate.touched | changed
                 )
                 self.contents["candidate"] = candidate.with_touched(touched)
-                self.candidate_dirty = candidate.xml != running.xml
+                self.candidate_dirty = not candidate.same_content(running)
 
     def _sync_candidate(self) -> None:
         self.contents["candidate"] = self.contents["running"]

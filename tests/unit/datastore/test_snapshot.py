@@ -139,3 +139,15 @@ def test_replace_of_the_whole_list_is_edited_on_the_whole_content(rig):
     stores.edit("candidate", config(graph("c"), op="replace"), session_id=1)
     assert sorted(stores.snapshot("candidate").graphs) == ["c"]
     assert stores.snapshot("candidate").touched is None
+
+
+def test_same_content_is_equality_of_the_joined_xml(schema):
+    a = Snapshot(schema, {"g1": "<graph>1</graph>", "g2": "<graph>2</graph>"}, {"t": "<t/>"})
+    same = Snapshot(schema, {"g1": "<graph>1</graph>", "g2": "<graph>2</graph>"}, {"t": "<t/>"})
+    reordered = Snapshot(
+        schema, {"g2": "<graph>2</graph>", "g1": "<graph>1</graph>"}, {"t": "<t/>"}
+    )
+    changed = a.replaced({"g2": "<graph>two</graph>"}, a.tops)
+    for other in (same, reordered, changed, a.replaced({"g2": None}, a.tops)):
+        assert a.same_content(other) == (a.xml == other.xml)
+    assert a.same_content(same) and not a.same_content(changed)
