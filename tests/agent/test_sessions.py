@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import paramiko
 import pytest
@@ -12,6 +11,7 @@ from ncclient.operations.rpc import RPCError
 
 from support.agentproc import PASSWORD, USER
 from support.clients import RawClient, ncclient_connect
+from support.hostile import wait_until
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NCM = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
@@ -50,15 +50,6 @@ def _error_tag(reply: etree._Element) -> str | None:
 def _session_ids(m) -> set[str]:
     data = m.get(filter=SESSIONS_FILTER).data_ele
     return {e.text for e in data.iter(f"{{{NCM}}}session-id")}
-
-
-def _wait_until(check, timeout: float = 3.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 # ---- hello ----------------------------------------------------------------------------------
@@ -169,7 +160,7 @@ def test_wrong_password_is_refused_and_logged(agent):
         assert not transport.is_authenticated()
     finally:
         transport.close()
-    assert _wait_until(lambda: "failed password login" in agent.log.read_text())
+    assert wait_until(lambda: "failed password login" in agent.log.read_text())
 
 
 def test_unknown_user_is_refused(agent):
@@ -281,7 +272,7 @@ def test_session_limit_refuses_the_extra_session_and_frees_a_slot_on_close(agent
             except Exception:  # noqa: BLE001 - refused until the agent has reaped the first
                 return None
 
-        third = _wait_until(third_session, timeout=5, interval=0.2)
+        third = wait_until(third_session, timeout=5, interval=0.2)
         assert third is not None, "a slot freed by close-session was not given to a new session"
         try:
             assert third.get_config(source="running").ok
@@ -310,7 +301,7 @@ def test_close_session_replies_ok_then_ends_the_session(agent):
                 raw.recv()
         finally:
             raw.close()
-        assert _wait_until(lambda: raw_id not in _session_ids(watcher))
+        assert wait_until(lambda: raw_id not in _session_ids(watcher))
 
 
 def test_kill_session_ends_the_other_session(agent):
@@ -360,7 +351,7 @@ def test_abrupt_disconnect_releases_the_sessions_locks(agent):
                 return False
             return True
 
-        assert _wait_until(locked), "the lock of a vanished session was never released"
+        assert wait_until(locked), "the lock of a vanished session was never released"
         m.lock("candidate")
         assert raw_id not in _session_ids(m)
 
@@ -397,6 +388,6 @@ def test_second_netconf_channel_on_one_connection_is_refused_and_leaks_no_slot(a
             for m in opened:
                 m.close_session()
 
-    assert _wait_until(two_sessions, timeout=6, interval=0.3), (
+    assert wait_until(two_sessions, timeout=6, interval=0.3), (
         "after the connection closed, max_sessions=2 no longer admits two sessions"
     )

@@ -124,13 +124,7 @@ class EditEngine:
                 tparent.remove(match)
                 self._removed(tparent, match)
         else:  # replace
-            new = self._clean_copy(edit)
-            if match is not None:
-                match.addprevious(new)
-                tparent.remove(match)
-            else:
-                tparent.append(new)
-            self._added(tparent, new, snode)
+            self._added(tparent, self._put(edit, tparent, match), snode)
 
     def _descend(
         self,
@@ -167,12 +161,7 @@ class EditEngine:
         here: str,
     ) -> None:
         if snode.kind in ("leaf", "anydata", "anyxml"):
-            new = self._clean_copy(edit)
-            if match is not None:
-                match.addprevious(new)
-                tparent.remove(match)
-            else:
-                tparent.append(new)
+            self._put(edit, tparent, match)
             return
         if snode.kind == "leaf-list":
             if match is None:
@@ -181,6 +170,18 @@ class EditEngine:
                 self._added(tparent, new, snode)
             return
         self._children(edit, self._existing(edit, tparent, snode, match), snode, "merge", here)
+
+    def _put(
+        self, edit: etree._Element, tparent: etree._Element, match: etree._Element | None
+    ) -> etree._Element:
+        """A copy of `edit` in the place of `match` (or last, if there is none)."""
+        new = self._clean_copy(edit)
+        if match is not None:
+            match.addprevious(new)
+            tparent.remove(match)
+        else:
+            tparent.append(new)
+        return new
 
     def _existing(
         self,

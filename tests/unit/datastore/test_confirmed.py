@@ -8,12 +8,11 @@ from collections.abc import Callable
 import pytest
 from lxml import etree
 
-from nnfv_agent.commit.pipeline import CommitPipeline
 from nnfv_agent.datastore.confirmed import ConfirmedCommits, retry_delay
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.datastore.store import Datastores
 
-from .test_store import StepPlanner, config
+from .test_store import config, stores_with
 
 AGENT = "urn:nnfv:yang:nnfv-agent"
 
@@ -25,10 +24,7 @@ def schema() -> Schema:
 
 @pytest.fixture
 def rig(schema, tmp_path):
-    planner = StepPlanner()
-    pipeline = CommitPipeline()
-    pipeline.register(planner)
-    stores = Datastores(schema, tmp_path, pipeline, commit_wait=5)
+    stores, planner = stores_with(schema, tmp_path, commit_wait=5)
     events: list[str] = []
     confirmed = ConfirmedCommits(stores, publish=events.append, retry_min=0.05, retry_max=0.2)
     yield stores, planner, confirmed, events

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import pytest
 from lxml import etree
@@ -50,13 +52,32 @@ def schema() -> Schema:
     return Schema()
 
 
-@pytest.fixture
-def rig(schema, tmp_path):
+def stores_with(schema: Schema, directory, commit_wait: float) -> tuple[Datastores, StepPlanner]:
+    """Datastores in `directory` whose commits run through a StepPlanner."""
     planner = StepPlanner()
     pipeline = CommitPipeline()
     pipeline.register(planner)
-    stores = Datastores(schema, tmp_path, pipeline, commit_wait=0.2)
-    return stores, planner
+    return Datastores(schema, directory, pipeline, commit_wait=commit_wait), planner
+
+
+@contextlib.contextmanager
+def commit_held(stores: Datastores, planner: StepPlanner) -> Iterator[None]:
+    """Commit the candidate (session 1) in a thread, held inside its kernel step until the
+    block ends."""
+    planner.gate = threading.Event()
+    worker = threading.Thread(target=stores.commit, kwargs={"session_id": 1})
+    worker.start()
+    try:
+        assert planner.entered.wait(10)
+        yield
+    finally:
+        planner.gate.set()
+        worker.join(10)
+
+
+@pytest.fixture
+def rig(schema, tmp_path):
+    return stores_with(schema, tmp_path, commit_wait=0.2)
 
 
 def names(xml: str) -> set[str]:
@@ -102,36 +123,22 @@ def test_reader_gets_the_old_running_while_a_commit_applies(rig):
     stores, planner = rig
     stores.edit("candidate", config("old"), session_id=1)
     stores.commit(session_id=1)
-    planner.gate = threading.Event()
     stores.edit("candidate", config("new"), session_id=1)
-    worker = threading.Thread(target=stores.commit, kwargs={"session_id": 1})
-    worker.start()
-    try:
-        assert planner.entered.wait(10)
+    with commit_held(stores, planner):
         assert names(stores.xml("running")) == {"old"}
         assert names(stores.xml("running", "report-all")) >= {"old"}
-    finally:
-        planner.gate.set()
-        worker.join(10)
     assert names(stores.xml("running")) == {"old", "new"}
 
 
 def test_second_writer_waits_its_bounded_time_then_gets_in_use(rig):
     stores, planner = rig
-    planner.gate = threading.Event()
     stores.edit("candidate", config("a"), session_id=1)
-    worker = threading.Thread(target=stores.commit, kwargs={"session_id": 1})
-    worker.start()
-    try:
-        assert planner.entered.wait(10)
+    with commit_held(stores, planner):
         with pytest.raises(AgentError) as err:
             stores.edit("running", config("b"), session_id=2)
         assert err.value.kind == "in-use"
         # Candidate edits go on meanwhile: they never wait for the kernel.
         stores.edit("candidate", config("c"), session_id=2)
-    finally:
-        planner.gate.set()
-        worker.join(10)
 
 
 def test_observers_run_after_the_writer_lock_is_released(rig):
@@ -159,16 +166,9 @@ def _can_write(stores: Datastores) -> bool:
 
 def test_candidate_edited_during_a_commit_keeps_its_edit(rig):
     stores, planner = rig
-    planner.gate = threading.Event()
     stores.edit("candidate", config("a"), session_id=1)
-    worker = threading.Thread(target=stores.commit, kwargs={"session_id": 1})
-    worker.start()
-    try:
-        assert planner.entered.wait(10)
+    with commit_held(stores, planner):
         stores.edit("candidate", config("b"), session_id=2)
-    finally:
-        planner.gate.set()
-        worker.join(10)
     assert names(stores.xml("running")) == {"a"}
     assert names(stores.xml("candidate")) == {"a", "b"}
     assert stores.candidate_dirty
