@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 
 import build_collection
@@ -27,33 +23,16 @@ import pytest
 import yaml
 
 import simfleet
-from support.collection import BRIDGE_TEMPLATE
+from support.collection import BRIDGE_TEMPLATE, free_port, install_target
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def workdir():
-    if os.geteuid() != 0 or not shutil.which("start-stop-daemon"):
-        pytest.skip("needs root and start-stop-daemon")
-    if not Path("/usr/bin/python3").exists():
-        pytest.skip("needs the system python3 (the CPE's interpreter)")
-    base = Path(tempfile.mkdtemp(prefix="nnfv-galaxy-"))
-    yield base
-    pid_file = base / "target" / "run" / "nnfv-agent.pid"
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
-    shutil.rmtree(base, ignore_errors=True)
+    with install_target("nnfv-galaxy-", "target/run/nnfv-agent.pid") as base:
+        yield base
 
 
 def install(tarball: Path, dest: Path) -> dict[str, str]:

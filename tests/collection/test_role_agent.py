@@ -7,17 +7,13 @@ start-stop-daemon (there is no init system here), listening on 127.0.0.1 only.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import tempfile
-from pathlib import Path
 
 import pytest
 from collection_env import playbook
 from ncclient import manager
 from ncclient.operations.rpc import RPCError
+
+from support.collection import free_port, install_target
 
 GRAPH = (
     '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
@@ -26,27 +22,10 @@ GRAPH = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def target():
-    if os.geteuid() != 0 or not shutil.which("start-stop-daemon"):
-        pytest.skip("needs root and start-stop-daemon")
-    if not Path("/usr/bin/python3").exists():
-        pytest.skip("needs the system python3 (the CPE's interpreter)")
-    base = Path(tempfile.mkdtemp(prefix="nnfv-role-"))
-    yield base
-    pid_file = base / "run" / "nnfv-agent.pid"
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
-    shutil.rmtree(base, ignore_errors=True)
+    with install_target("nnfv-role-", "run/nnfv-agent.pid") as base:
+        yield base
 
 
 def test_agent_role_installs_a_running_agent_and_a_second_run_changes_nothing(target):

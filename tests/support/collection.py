@@ -1,11 +1,21 @@
 """What the collection tests share: a template entry, reading running behind the collection's
-back, and restarting one CPE's agent of a fleet."""
+back, restarting one CPE's agent of a fleet, and a target directory for the agent role."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .clients import ncclient_connect
 
@@ -38,3 +48,29 @@ def restart_agent(fleet: Any, cpe: Any, **config: object) -> None:
     cpe.start_agent()
     # keep fleet.json (read by `simfleet.py down`) in step with the new agent pid
     (fleet.dir / "fleet.json").write_text(json.dumps([asdict(c) for c in fleet.cpes]))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def install_target(prefix: str, pid_file: str) -> Iterator[Path]:
+    """A directory the agent role installs into (as root, with the system python3 the role
+    targets); the agent it started (`pid_file`, relative) is stopped and the directory removed
+    after."""
+    if os.geteuid() != 0 or not shutil.which("start-stop-daemon"):
+        pytest.skip("needs root and start-stop-daemon")
+    if not Path("/usr/bin/python3").exists():
+        pytest.skip("needs the system python3 (the CPE's interpreter)")
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield base
+    finally:
+        pid = base / pid_file
+        if pid.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid.read_text()), signal.SIGTERM)
+        shutil.rmtree(base, ignore_errors=True)
