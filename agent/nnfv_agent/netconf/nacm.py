@@ -29,6 +29,7 @@ from .nacm_rules import (
     DEFAULT_DENY_RPCS,
     NC_NS,
     Address,
+    DataRuleIndex,
     Policy,
     Rule,
     Step,
@@ -174,6 +175,7 @@ class Access:
     # its policy: the enforcer keeps one per user).
     _exec: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
     _sees_all: bool | None = field(default=None, repr=False)
+    _data_index: DataRuleIndex | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -232,8 +234,11 @@ class Access:
 
     def _first_match(self, address: Address, op: str) -> tuple[int, Rule | None]:
         module = self.schema.module_of(address[-1].namespace) if address else ""
-        for index, rule in enumerate(self.rules):
-            if rule.kind not in ("any", "data") or not rule.allows_op(op):
+        if self._data_index is None:
+            self._data_index = DataRuleIndex(self.rules)
+        for index in self._data_index.candidates(address):
+            rule = self.rules[index]
+            if not rule.allows_op(op):
                 continue
             if not rule.matches_module(module):
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from lxml import etree
 
@@ -237,3 +238,42 @@ def path_may_cover_below(path: Address, address: Address) -> bool:
     if len(path) <= len(address):
         return False
     return all(_step_matches(r, n) for r, n in zip(path, address, strict=False))
+
+
+class DataRuleIndex:
+    """The rules that may decide a data node, found without testing every rule.
+
+    A rule whose path has a key predicate (`/graphs/graph[name='a']/...`) can only cover nodes
+    whose address has that list entry at that depth. A tenant's rule list is one such rule per
+    graph it owns: testing each of them against every graph of a reply cost 7 ms at 100 graphs.
+    Rules are filed by their first keyed step; `candidates` gives, in rule order, the rules
+    without a keyed step and those filed under a list entry of the address.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.unkeyed: list[int] = []
+        self.keyed: dict[tuple[int, str, str, tuple[tuple[str, str], ...]], list[int]] = {}
+        for index, rule in enumerate(rules):
+            if rule.kind not in ("any", "data"):
+                continue
+            path = rule.path or () if rule.kind == "data" else ()
+            first = next(((depth, step) for depth, step in enumerate(path) if step.keys), None)
+            if first is None:
+                self.unkeyed.append(index)
+            else:
+                depth, step = first
+                key = (depth, step.namespace, step.name, tuple(sorted(step.keys)))
+                self.keyed.setdefault(key, []).append(index)
+
+    def candidates(self, address: Address) -> list[int]:
+        """Indices, ascending, of every rule that may cover `address` (a superset)."""
+        found = list(self.unkeyed)
+        if self.keyed:
+            for depth, step in enumerate(address):
+                keys = sorted(step.keys)
+                for size in range(1, len(keys) + 1):
+                    for subset in combinations(keys, size):
+                        found.extend(self.keyed.get((depth, step.namespace, step.name, subset), ()))
+        if len(found) > len(self.unkeyed):
+            found.sort()
+        return found
