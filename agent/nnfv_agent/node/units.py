@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import select
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -43,14 +43,18 @@ class View:
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self._links: set[str] | None = None
+        self._indices: dict[str, int] | None = None
         self._lsi_chains: set[str] | None = None
         self._lsi_read = False
 
-    def links(self) -> set[str]:
-        if self._links is None:
-            self._links = set(self.kernel.network.links.names())
-        return self._links
+    def indices(self) -> dict[str, int]:
+        """The links of the CPE namespace by name, with their ifindex."""
+        if self._indices is None:
+            self._indices = self.kernel.network.links.indices()
+        return self._indices
+
+    def links(self) -> Collection[str]:
+        return self.indices().keys()
 
     def lsi_chains(self) -> set[str] | None:
         """None: the node's LSI table is gone."""
@@ -123,6 +127,15 @@ def lsi_problem(kernel: Kernel, graph: Graph, view: View) -> str | None:
         # NF port is the NF's failure (its own check says so; its repair rebuilds the chain).
         if chain not in chains and device in view.links():
             return f"the LSI chain {chain} of its port {device} is gone"
+    for written in sorted(network.written_chains(graph.name), key=lambda c: c.name):
+        # Rules forward to an ifindex: a port made again by someone else (a NIC unplugged and
+        # plugged back) would silently take no traffic.
+        now = view.indices().get(written.device)
+        if now is not None and now != written.ifindex:
+            return (
+                f"the LSI port {written.device} was made again (ifindex {written.ifindex}, "
+                f"now {now}): the graph's rules must be written for it again"
+            )
     return None
 
 

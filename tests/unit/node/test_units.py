@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from nnfv_agent.commit.deployment import Member
 from nnfv_agent.drivers.compute.instance import Port
+from nnfv_agent.drivers.network.nftables import Chain
 from nnfv_agent.model.graph import NF, Endpoint, Graph
 from nnfv_agent.model.template import Template
 from nnfv_agent.node.units import View, lsi_problem, rebuild_instance
@@ -28,9 +29,13 @@ TEMPLATE = Template(
 class Links:
     def __init__(self, calls: list[tuple[str, ...]], present: set[str]) -> None:
         self.calls, self.present = calls, present
+        self.index = {name: 10 + i for i, name in enumerate(sorted(present))}
 
     def names(self) -> list[str]:
         return sorted(self.present)
+
+    def indices(self) -> dict[str, int]:
+        return dict(self.index)
 
     def delete(self, name: str) -> None:
         self.calls.append(("deleteLink", name))
@@ -39,6 +44,10 @@ class Links:
 class Network:
     def __init__(self, calls: list[tuple[str, ...]], links: set[str], chains: set[str] | None):
         self.calls, self.links, self.chains = calls, Links(calls, links), chains
+        self.written: frozenset[Chain] = frozenset()
+
+    def written_chains(self, graph: str) -> frozenset[Chain]:
+        return self.written
 
     def nf_port_device(self, graph: str, nf: str, port: str) -> str:
         return f"p-{graph}-{nf}-{port}"
@@ -139,14 +148,30 @@ def test_lsi_problem_names_a_missing_chain_of_a_present_port() -> None:
     assert problem == "the LSI chain c-g1-wan of its port e-g1-wan is gone"
 
 
+def test_lsi_problem_names_a_port_made_again_under_a_new_ifindex() -> None:
+    kernel = Kernel({"e-g1-lan", "e-g1-wan"}, {"c-g1-lan", "c-g1-wan"})
+    wan = kernel.network.links.index["e-g1-wan"]
+    kernel.network.written = frozenset(
+        {Chain("c-g1-lan", "e-g1-lan", (), kernel.network.links.index["e-g1-lan"])}
+        | {Chain("c-g1-wan", "e-g1-wan", (), wan)}
+    )
+    assert lsi_problem(kernel, graph("lan", "wan"), View(kernel)) is None  # type: ignore[arg-type]
+    kernel.network.links.index["e-g1-wan"] = 99  # unplugged and plugged back
+    problem = lsi_problem(kernel, graph("lan", "wan"), View(kernel))  # type: ignore[arg-type]
+    assert problem == (
+        f"the LSI port e-g1-wan was made again (ifindex {wan}, now 99): "
+        "the graph's rules must be written for it again"
+    )
+
+
 def test_view_reads_each_kernel_list_once() -> None:
     kernel = Kernel({"a"}, {"c"})
     reads: list[str] = []
     network = kernel.network
-    names, chains = network.links.names, network.lsi_chains
-    network.links.names = lambda: reads.append("links") or names()  # type: ignore[method-assign]
+    indices, chains = network.links.indices, network.lsi_chains
+    network.links.indices = lambda: reads.append("links") or indices()  # type: ignore[method-assign]
     network.lsi_chains = lambda: reads.append("chains") or chains()  # type: ignore[method-assign]
     view = View(kernel)  # type: ignore[arg-type]
-    assert view.links() == view.links() == {"a"}
+    assert set(view.links()) == set(view.links()) == {"a"}
     assert view.lsi_chains() == view.lsi_chains() == {"c"}
     assert reads == ["links", "chains"]

@@ -108,6 +108,11 @@ class Links:
     def names(self) -> list[str]:
         return [name for _, name in socket.if_nameindex()]
 
+    @_on_worker
+    def indices(self) -> dict[str, int]:
+        """Every link by name, with its ifindex (one if_nameindex(3) call)."""
+        return {name: index for index, name in socket.if_nameindex()}
+
     # ---- veth ---------------------------------------------------------------------------
 
     @_on_worker

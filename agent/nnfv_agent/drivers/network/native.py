@@ -16,6 +16,7 @@ from ..naming import Names
 from . import netlink, nsutil
 from .links import LinkError, LinkExists, Links
 from .nftables import (
+    Chain,
     Counter,
     Lsi,
     LsiContent,
@@ -287,6 +288,13 @@ class NativeNetwork:
             return self.nft.chains(self.names.lsi_table)
         except SteeringError as exc:
             raise NetworkError(f"cannot list the LSI chains: {exc}") from None
+
+    def written_chains(self, graph: str) -> frozenset[Chain]:
+        """The chains of `graph`'s LSI as this process last wrote them (none when the record
+        was read back from the kernel, or is not there)."""
+        with self._lsi_lock:
+            record = (self._lsis or {}).get(self.names.lsi_tag(graph))
+        return record.written if record is not None else frozenset()
 
     def lsi_chain_names(self, graph: Graph) -> dict[str, str]:
         """The base chain of each LSI port of `graph`, by device."""

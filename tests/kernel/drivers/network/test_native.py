@@ -206,3 +206,47 @@ def test_rules_forward_to_the_ifindex_of_their_output(netns, network):
         Names.lsi_chain("g1", "a1"),
     )
     assert 'fwd to "a2"' in listing  # nft shows the index by its name
+
+
+def test_a_change_rewrites_only_the_chain_it_changes(netns, network):
+    both = graph("g1", {"x": "a1", "y": "a2"}, rule("r1", "x", "y"), rule("r2", "y", "x"))
+    apply(network, {"g1": both})
+    table, chain_y = network.names.lsi_table, Names.lsi_chain("g1", "a2")
+    handle_y = sh(netns, "nft", "-a", "list", "chain", "netdev", table, chain_y)
+    more = graph("g1", {"x": "a1", "y": "a2"}, *both.rules.values(), rule("r3", "x", "y"))
+    batch = network.steering_batch({"g1": more})
+    assert chain_y not in batch.text
+    network.apply_steering(batch)
+    # The rules of the untouched chain keep their handles: they were not written again.
+    assert sh(netns, "nft", "-a", "list", "chain", "netdev", table, chain_y) == handle_y
+    assert (
+        len(
+            sh(netns, "nft", "list", "chain", "netdev", table, Names.lsi_chain("g1", "a1")).split(
+                "fwd to"
+            )
+        )
+        == 3
+    )
+
+
+def test_a_device_made_again_has_its_chain_and_the_rules_to_it_written_again(netns, network):
+    apply(network, {"g1": G1})
+    old = {c.device: c.ifindex for c in network.written_chains("g1")}
+    sh(netns, "ip", "link", "del", "a2")
+    sh(netns, "ip", "link", "add", "a2", "type", "veth", "peer", "name", "b2")
+    apply(network, {"g1": G1})
+    now = {c.device: c.ifindex for c in network.written_chains("g1")}
+    assert now["a1"] == old["a1"] and now["a2"] != old["a2"]
+    assert now["a2"] == int(sh(netns, "cat", "/sys/class/net/a2/ifindex"))
+    table = network.names.lsi_table
+    assert Names.lsi_chain("g1", "a2") in objects(netns)["chain"]
+    listing = sh(netns, "nft", "list", "chain", "netdev", table, Names.lsi_chain("g1", "a1"))
+    assert 'fwd to "a2"' in listing
+
+
+def test_a_record_read_back_from_the_kernel_has_no_written_chains(netns, network):
+    apply(network, {"g1": G1})
+    assert {c.device for c in network.written_chains("g1")} == {"a1", "a2"}
+    network.forget_lsis()
+    network.steering_batch({})  # reads the table back
+    assert network.written_chains("g1") == frozenset()
