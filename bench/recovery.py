@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -195,6 +196,7 @@ def kills(count: int, min_interval: float) -> None:
                 )
     finally:
         cpe.destroy()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def restarts(graphs: int, count: int) -> None:
@@ -235,6 +237,7 @@ def restarts(graphs: int, count: int) -> None:
         )
     finally:
         cpe.destroy()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
