@@ -20,14 +20,19 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def collections_root() -> Path:
-    """<tmp>/ansible_collections/nnfv/cpe -> this checkout; returns <tmp>.
+def collections_base() -> Path:
+    """Where `collections_root` makes its directory (which may not exist yet).
 
-    <tmp> is named after the user and this checkout's path, so that several checkouts (git
+    It is named after the user and this checkout's path, so that several checkouts (git
     worktrees) on one machine never take each other's place.
     """
     tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
-    base = Path(tempfile.gettempdir()) / f"nnfv-ansible-{os.getuid()}-{tag}"
+    return Path(tempfile.gettempdir()) / f"nnfv-ansible-{os.getuid()}-{tag}"
+
+
+def collections_root() -> Path:
+    """<tmp>/ansible_collections/nnfv/cpe -> this checkout; returns <tmp>."""
+    base = collections_base()
     link = base / "ansible_collections" / "nnfv" / "cpe"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not (link.is_symlink() and link.resolve() == ROOT):

@@ -13,6 +13,14 @@ import pytest
 from support.agentproc import ROOT, AgentProcess, write_config
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the collection root the collection tests made under /tmp (the symlink to this
+    checkout and Ansible's local temporary files): it is made again on demand."""
+    from collection_env import collections_base
+
+    shutil.rmtree(collections_base(), ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def fast_ncclient(monkeypatch):
     """ncclient polls its send queue every TICK (0.1 s), which adds 100 ms to every RPC."""
