@@ -18,19 +18,19 @@ from typing import Protocol
 
 from ..commit.deployment import Deployment, Member, instance_of
 from ..drivers.compute.cgroups import Cgroups
-from ..drivers.compute.native import ComputeError, NativeCompute
-from ..drivers.naming import Names
+from ..drivers.compute.native import ComputeError
 from ..drivers.network.links import LinkError, delete_netns, list_netns
-from ..drivers.network.native import NativeNetwork, NetworkError
+from ..drivers.network.native import NetworkError
 from ..model.graph import Graph
 from .probe import KernelProbe
-from .units import rebuild_instance
+from .units import Kernel, rebuild_instance
 
 log = logging.getLogger(__name__)
 
 
-class Plant(Protocol):
-    """The kernel-facing parts the reconciler converges (the data plane is one).
+class Plant(Kernel, Protocol):
+    """The kernel-facing parts the reconciler converges (the data plane is one): the drivers
+    units are rebuilt through, the probe and the cgroups.
 
     Declared here so that this module does not import the data plane that wires it.
     """
@@ -39,16 +39,7 @@ class Plant(Protocol):
     def probe(self) -> KernelProbe: ...
 
     @property
-    def names(self) -> Names: ...
-
-    @property
-    def compute(self) -> NativeCompute: ...
-
-    @property
     def cgroups(self) -> Cgroups: ...
-
-    @property
-    def network(self) -> NativeNetwork: ...
 
 
 class Reconciler:

@@ -309,12 +309,12 @@ class Supervisor:
     def _record_healthy(self, key: str, unit: _Unit, *, restarted: bool) -> None:
         """Healthy again; the last failure and the restarts so far stay on record."""
         before = self.health.get(key)
+        if restarted:
+            last_restarted: str | None = _iso(datetime.now(UTC))
+        else:
+            last_restarted = before.last_restarted if before else None
         self.health[key] = Health(
-            False,
-            None,
-            before.last_failure if before else None,
-            unit.counter.count,
-            _iso(datetime.now(UTC)) if restarted else before.last_restarted if before else None,
+            False, None, before.last_failure if before else None, unit.counter.count, last_restarted
         )
 
     def _repair(self, key: str) -> None:

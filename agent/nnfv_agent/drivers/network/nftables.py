@@ -118,7 +118,7 @@ class Chain:
     # The device's ifindex: a device made again is a new hook (Debian 12's 6.1 even drops the
     # chain with the old device), so the chain must be written again although nothing else
     # of it changed.
-    ifindex: int = 0
+    ifindex: int
 
 
 @dataclass(frozen=True)
