@@ -16,6 +16,7 @@ and unchanged tops works on those graphs only.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Collection
 from xml.sax.saxutils import unescape
 
@@ -31,7 +32,14 @@ _CLOSE = "</graphs>"
 
 
 class Snapshot:
-    """One datastore's content, never changed once made. Owns its trees (freed with it)."""
+    """One datastore's content, never changed once made. Owns its trees (freed with it).
+
+    A tree is freed by a `weakref.finalize`, not by `__del__`: when a snapshot dies in a
+    reference cycle together with its schema, the cycle collector calls finalizers in no
+    fixed order, and cffi's finalizer of the context (ly_ctx_destroy) could run before the
+    tree is freed, which then reads freed schema nodes. The finalizer holds the schema, so
+    the context stays reachable until the tree is gone.
+    """
 
     def __init__(
         self,
@@ -48,7 +56,7 @@ class Snapshot:
         self.tops: dict[str, str] = tops or {}
         self.valid = valid  # validated as a whole (running, startup), or only parsed
         self.touched = touched
-        self._tree = tree
+        self._tree = self._own(tree)
         self._tops_tree: libyang.DNode | None = None
         self._xml: str | None = None
         self._lock = threading.Lock()
@@ -91,12 +99,10 @@ class Snapshot:
     def with_touched(self, touched: frozenset[str] | None) -> Snapshot:
         return Snapshot(self.schema, self.graphs, self.tops, valid=self.valid, touched=touched)
 
-    def __del__(self) -> None:
-        for tree in (self._tree, self._tops_tree):
-            if tree is not None:
-                with self.schema.lock:
-                    tree.free()
-        self._tree = self._tops_tree = None
+    def _own(self, tree: libyang.DNode | None) -> libyang.DNode | None:
+        if tree is not None:
+            weakref.finalize(self, _free_tree, self.schema, tree)
+        return tree
 
     # ---- views --------------------------------------------------------------------------
 
@@ -112,7 +118,7 @@ class Snapshot:
         if self._tree is None and (self.graphs or self.tops):
             with self._lock:
                 if self._tree is None:
-                    self._tree = self.schema.parse(self.xml, validate=self.valid)
+                    self._tree = self._own(self.schema.parse(self.xml, validate=self.valid))
         return self._tree
 
     @property
@@ -121,7 +127,8 @@ class Snapshot:
         if self._tops_tree is None and self.tops:
             with self._lock:
                 if self._tops_tree is None:
-                    self._tops_tree = self.schema.parse("".join(self.tops.values()), validate=False)
+                    tops = "".join(self.tops.values())
+                    self._tops_tree = self._own(self.schema.parse(tops, validate=False))
         return self._tops_tree
 
     def partial_xml(self, names: Collection[str]) -> str:
@@ -151,6 +158,11 @@ class Snapshot:
                 return print_tree(copy, flags)
             finally:
                 copy.free()
+
+
+def _free_tree(schema: Schema, tree: libyang.DNode) -> None:
+    with schema.lock:
+        tree.free()
 
 
 WITH_DEFAULTS = {

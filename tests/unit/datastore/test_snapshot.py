@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from lxml import etree
 
@@ -151,3 +154,32 @@ def test_same_content_is_equality_of_the_joined_xml(schema):
     for other in (same, reordered, changed, a.replaced({"g2": None}, a.tops)):
         assert a.same_content(other) == (a.xml == other.xml)
     assert a.same_content(same) and not a.same_content(changed)
+
+
+def test_snapshot_dying_in_a_cycle_with_its_schema_frees_its_tree_while_the_schema_lives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cycle collector calls finalizers in no fixed order; a tree freed after cffi has
+    # destroyed its context reads freed memory (a rare segfault of the test suite).
+    from nnfv_agent.datastore import snapshot as snapshot_module
+
+    events: list[str] = []
+    free_tree = snapshot_module._free_tree
+
+    def recording_free(schema: Schema, tree: object) -> None:
+        events.append("tree freed")
+        free_tree(schema, tree)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot_module, "_free_tree", recording_free)
+    own_schema = Schema()
+    snap = Snapshot(own_schema, graphs={"g1": graph("g1")}, valid=False)
+    assert snap.tree is not None and snap.tops_tree is None
+    # The schema is the context's only owner: while it is reachable, so is the context.
+    schema_gone = weakref.ref(own_schema, lambda _ref: events.append("schema gone"))
+    snap.cycle = snap  # type: ignore[attr-defined]
+    del snap, own_schema
+    gc.collect()
+    gc.collect()
+
+    assert schema_gone() is None
+    assert events == ["tree freed", "schema gone"]
