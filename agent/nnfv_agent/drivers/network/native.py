@@ -23,9 +23,9 @@ from .nftables import (
     Nft,
     SteeringError,
     lsi_content,
+    nft_runner,
     render_changes,
     render_drop,
-    run_in_netns,
 )
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class NativeNetwork:
         self.names = names
         self.cpe_netns = cpe_netns
         self.links = Links(cpe_netns)
-        self.nft = Nft(run_in_netns(cpe_netns), partial(_netdev_tables, cpe_netns))
+        self.nft = Nft(nft_runner(cpe_netns), partial(_netdev_tables, cpe_netns))
         # What the LSI table holds, by graph tag: read once, then kept by apply_steering.
         self._lsis: dict[str, Lsi] | None = None
         self._lsi_lock = threading.Lock()

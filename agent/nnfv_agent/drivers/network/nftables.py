@@ -22,6 +22,7 @@ from typing import Any
 from ...errors import AgentError
 from ...model.graph import FlowRule, Graph
 from ..naming import Names
+from . import libnft
 
 ETHER_IPV4, ETHER_IPV6 = 2048, 34525
 
@@ -229,17 +230,35 @@ def render_drop(tables: tuple[str, ...]) -> str:
     return "".join(f"table netdev {t} {{}}\ndelete table netdev {t}\n" for t in tables)
 
 
-Runner = Callable[[list[str], str | None], str]
+Runner = Callable[[str, bool], str]
+"""Runs nft command text (what `nft -f` reads), with JSON output or not, and returns it."""
 
 
-def run_in_netns(netns: str | None) -> Runner:
-    def run(args: list[str], stdin: str | None = None) -> str:
-        cmd = (["ip", "netns", "exec", netns] if netns else []) + args
+def nft_runner(netns: str | None) -> Runner:
+    """libnftables in this process where it is installed (see libnft.py), else `nft`."""
+    lib = libnft.library()
+    if lib is None:
+        return run_nft_program(netns)
+    run = libnft.LibNft(lib, netns)
+
+    def run_in_process(command: str, json: bool = False) -> str:
+        try:
+            return run(command, json)
+        except libnft.NftCommandError as exc:
+            raise SteeringError(str(exc)) from None
+
+    return run_in_process
+
+
+def run_nft_program(netns: str | None) -> Runner:
+    def run(command: str, json: bool = False) -> str:
+        cmd = (["ip", "netns", "exec", netns] if netns else []) + ["nft"]
+        cmd += ["-j", "-f", "-"] if json else ["-f", "-"]
         proc = subprocess.run(
-            cmd, input=stdin, capture_output=True, text=True, timeout=30, check=False
+            cmd, input=command, capture_output=True, text=True, timeout=30, check=False
         )
         if proc.returncode != 0:
-            raise SteeringError(proc.stderr.strip() or f"{' '.join(args)} failed")
+            raise SteeringError(proc.stderr.strip() or f"nft -f: {command[:80]} failed")
         return proc.stdout
 
     return run
@@ -255,13 +274,13 @@ class Nft:
 
     def apply(self, batch: str) -> None:
         if batch.strip():
-            self.run(["nft", "-f", "-"], batch)
+            self.run(batch, False)
 
     def counters(self, table: str) -> dict[str, Counter]:
         """The named counters of one netdev table; none if the table does not exist."""
         if table not in self.tables():
             return {}
-        out = self.run(["nft", "-j", "list", "counters", "table", "netdev", table], None)
+        out = self.run(f"list counters table netdev {table}", True)
         return {
             c["name"]: Counter(c.get("packets", 0), c.get("bytes", 0))
             for c in _items(out, "counter")
@@ -272,7 +291,7 @@ class Nft:
         """What `table` holds, by graph tag (`tag_of` names the graph of an object)."""
         if table not in self.tables():
             return {}
-        out = self.run(["nft", "-j", "list", "table", "netdev", table], None)
+        out = self.run(f"list table netdev {table}", True)
         chains: dict[str, set[str]] = {}
         counters: dict[str, set[str]] = {}
         for kind, into in (("chain", chains), ("counter", counters)):
@@ -287,13 +306,13 @@ class Nft:
 
     def chains(self, table: str) -> set[str]:
         """The chain names of one netdev table (no rules: cheap to ask every few seconds)."""
-        out = self.run(["nft", "-j", "list", "chains", "netdev"], None)
+        out = self.run("list chains netdev", True)
         return {c["name"] for c in _items(out, "chain") if c.get("table") == table}
 
     def tables(self) -> list[str]:
         if self.list_tables is not None:
             return self.list_tables()
-        out = self.run(["nft", "-j", "list", "tables", "netdev"], None)
+        out = self.run("list tables netdev", True)
         return [t["name"] for t in _items(out, "table")]
 
 

@@ -196,19 +196,19 @@ def test_legacy_tables_are_dropped_in_the_same_batch():
 def test_counters_reads_only_the_named_table():
     calls = []
 
-    def run(args, stdin=None):
-        calls.append(args)
+    def run(command, json=False):
+        calls.append((command, json))
         return listing(
             ("counter", {"table": TABLE, "name": "c1", "packets": 3, "bytes": 180}),
             ("counter", {"table": "other", "name": "c2", "packets": 1, "bytes": 1}),
         )
 
     assert Nft(run, lambda: [TABLE]).counters(TABLE) == {"c1": Counter(3, 180)}
-    assert calls == [["nft", "-j", "list", "counters", "table", "netdev", TABLE]]
+    assert calls == [(f"list counters table netdev {TABLE}", True)]
 
 
 def test_counters_of_a_table_not_there_are_none_and_nft_is_not_run():
-    def run(args, stdin=None):
+    def run(command, json=False):
         raise AssertionError("nft must not run")
 
     assert Nft(run, lambda: []).counters(TABLE) == {}
@@ -217,7 +217,8 @@ def test_counters_of_a_table_not_there_are_none_and_nft_is_not_run():
 def test_lsis_group_chains_and_counters_by_graph_tag_and_skip_foreign_objects():
     t1, t2 = Names.lsi_tag("g1"), Names.lsi_tag("g2")
 
-    def run(args, stdin=None):
+    def run(command, json=False):
+        assert (command, json) == (f"list table netdev {TABLE}", True)
         return listing(
             ("table", {"name": TABLE}),
             ("chain", {"table": TABLE, "name": f"{t1}_lan0"}),
@@ -233,8 +234,8 @@ def test_lsis_group_chains_and_counters_by_graph_tag_and_skip_foreign_objects():
 
 
 def test_chains_lists_only_the_named_table():
-    def run(args, stdin=None):
-        assert args == ["nft", "-j", "list", "chains", "netdev"]
+    def run(command, json=False):
+        assert (command, json) == ("list chains netdev", True)
         return listing(
             ("chain", {"table": TABLE, "name": "a"}), ("chain", {"table": "x", "name": "b"})
         )
@@ -243,10 +244,10 @@ def test_chains_lists_only_the_named_table():
 
 
 def test_table_inventory_comes_from_the_netlink_lister_when_given_and_never_runs_nft():
-    calls: list[list[str]] = []
+    calls: list[str] = []
 
-    def run(args: list[str], stdin: str | None = None) -> str:
-        calls.append(args)
+    def run(command: str, json: bool = False) -> str:
+        calls.append(command)
         return ""
 
     assert Nft(run, lambda: ["nnfv_a", "x"]).tables() == ["nnfv_a", "x"]
