@@ -209,12 +209,17 @@ def render_changes(
         for chain in content.chains:
             if chain in old.written:
                 continue
-            lines.append(
+            # Made (if missing), emptied, then filled by a second `add chain` whose block
+            # holds the rules: nft fetches every chain and object of the namespace before an
+            # `add rule`, but only the tables before an `add chain` (0.55 against 0.12 ms for
+            # a one-chain change among 200 chains).
+            head = (
                 f"add chain netdev {table} {chain.name} {{ type filter hook ingress"
-                f' device "{chain.device}" priority 0; policy drop; }}'
+                f' device "{chain.device}" priority 0; policy drop;'
             )
-            lines.append(f"flush chain netdev {table} {chain.name}")
-            lines.extend(f"add rule netdev {table} {chain.name} {rule}" for rule in chain.rules)
+            lines += [f"{head} }}", f"flush chain netdev {table} {chain.name}", head]
+            lines.extend(f"  {rule}" for rule in chain.rules)
+            lines.append("}")
     # Counters last: only once no rule refers to them.
     for tag in sorted(wanted):
         for counter in sorted(gone[tag].counters):

@@ -88,8 +88,10 @@ def test_adding_a_graph_adds_its_counters_then_fills_its_chains():
     assert lines.index(f"add counter netdev {TABLE} {counter}") < lines.index(
         f"flush chain netdev {TABLE} {chain}"
     )
-    assert any(line.startswith(f"add rule netdev {TABLE} {chain} ") for line in lines)
-    assert "delete" not in text
+    fill = lines.index(f"flush chain netdev {TABLE} {chain}") + 1
+    assert lines[fill].startswith(f"add chain netdev {TABLE} {chain} {{ type filter hook")
+    assert lines[fill + 1].strip().endswith('comment "r1"') and lines[fill + 2] == "}"
+    assert "add rule" not in text and "delete" not in text
 
 
 def test_a_rule_change_touches_only_its_own_graph():
