@@ -11,7 +11,7 @@ import libyang
 
 from .commit.deployment import TEMPLATES, subtree_xml
 from .commit.pipeline import CommitPipeline, Plan, PlanRefused
-from .commit.planner import GraphPlanner
+from .commit.planner import GraphPlanner, touched_instances
 from .commit.resolver import Resolver
 from .commit.views import affected_graphs
 from .config import AgentConfig
@@ -97,9 +97,12 @@ class DataPlane:
         pipeline.observe(self.status.observe)
         pipeline.observe(self._graph_events)
         pipeline.observe_failure(self._graph_failure)
-        # The supervisor re-reads which processes to watch after every commit.
-        pipeline.observe(self.supervisor.changed)
-        pipeline.observe_failure(self.supervisor.changed)
+        # The supervisor re-reads which processes to watch after every commit, applied or
+        # undone: those of the instances the commit touched.
+        pipeline.observe(lambda plan: self.supervisor.changed(touched_instances(plan)))
+        pipeline.observe_failure(
+            lambda plan, reason: self.supervisor.changed(touched_instances(plan))
+        )
         # Last, after every commit, applied or undone: freed memory goes back to the system.
         pipeline.observe(lambda plan: give_back_free_memory())
         pipeline.observe_failure(lambda plan, reason: give_back_free_memory())

@@ -49,6 +49,16 @@ log = logging.getLogger(__name__)
 NODE_ALLOWED = "/nnfv-node:node/allowed-interface"
 
 
+INSTANCE_KEYS = "instance-keys"
+
+
+def touched_instances(plan: Plan) -> frozenset[str] | None:
+    """The NF instances a planned commit may have started, stopped or changed; None when the
+    graph planner did not plan it (then any instance may have changed)."""
+    keys = plan.context.get(INSTANCE_KEYS)
+    return keys if isinstance(keys, frozenset) else None
+
+
 class GraphPlanner:
     """Builds the operations of one commit. Pure: nothing touches the kernel until executed."""
 
@@ -95,6 +105,7 @@ class GraphPlanner:
         old_part, new_part = old.enabled(changed), new.enabled(changed)
         keys = {m.key for n in changed for m in old.members_of(n)}
         keys |= {m.key for m in members.values()}
+        plan.context[INSTANCE_KEYS] = frozenset(keys)
         self._check_endpoints(new_part, allowed_interfaces(plan.new))
         ops = Ops()
         old_inst, new_inst = old.instances(keys), new.instances(keys)

@@ -23,7 +23,7 @@ import os
 import selectors
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -103,13 +103,16 @@ class Supervisor:
         os.set_blocking(self._wake_r, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._resync = threading.Event()
+        # Instances whose processes to watch again at the next resync; None: all of them.
+        self._resync_keys: set[str] | None = set()
+        self._resync_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # ---- life -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._resync.set()
+        self.changed(None)
         self._thread = threading.Thread(target=self._run, name="nf-supervisor", daemon=True)
         self._thread.start()
         self._wake()  # watch the processes now, not after the first interval
@@ -131,8 +134,15 @@ class Supervisor:
         os.close(self._wake_r)
         os.close(self._wake_w)
 
-    def changed(self, *_: object) -> None:
-        """A commit was applied or undone: watch the processes of what runs now."""
+    def changed(self, keys: Collection[str] | None) -> None:
+        """A commit was applied or undone: watch the processes of instances `keys` (the ones
+        it touched; None: all) as they run now. Only those: the resync runs as the writer, and
+        a stat per instance of the node would make every commit wait longer the more NFs run."""
+        with self._resync_lock:
+            if keys is None or self._resync_keys is None:
+                self._resync_keys = None
+            else:
+                self._resync_keys.update(keys)
         self._resync.set()
         self._wake()
 
@@ -160,8 +170,12 @@ class Supervisor:
             try:
                 if self._resync.is_set():
                     self._resync.clear()
+                    with self._resync_lock:
+                        keys, self._resync_keys = self._resync_keys, set()
                     with self.writer():
-                        self._sync_watches(self.dp.planner.current)
+                        self._sync_watches(
+                            self.dp.planner.current, None if keys is None else sorted(keys)
+                        )
                 now = time.monotonic()
                 full = now >= next_check
                 if full:

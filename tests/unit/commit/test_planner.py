@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from nnfv_agent.commit.pipeline import CommitPipeline, Plan, PlanFailed, PlanRefused
-from nnfv_agent.commit.planner import GraphPlanner
+from nnfv_agent.commit.planner import GraphPlanner, touched_instances
 from nnfv_agent.commit.resolver import Resolver
 from nnfv_agent.datastore.schema import Schema
 from nnfv_agent.drivers.naming import Names
@@ -228,6 +228,21 @@ def test_changing_one_graph_never_reads_or_plans_the_others(rig):
     assert [op.target for op in plan.operations if op.name == "applySteering"] == [
         "1 LSI(s) in one nft batch"
     ]
+
+
+def test_plan_names_only_the_instances_of_the_graphs_it_changes(rig):
+    # What the supervisor watches again after the commit: a set that grows with the NFs of
+    # the node would make each commit wait on a stat per NF.
+    rig.commit(*(graph(f"g{i}", nf("a", "fw")) for i in range(20)))
+    plan = rig.plan(*(graph(f"g{i}", nf("a", "fw"), rules=2 if i == 7 else 1) for i in range(20)))
+    deployed = plan.context["deployment"]
+    assert touched_instances(plan) == {m.key for m in deployed.members_of("g7")}
+    assert len(touched_instances(plan) or ()) == 1
+
+
+def test_plan_without_graph_changes_leaves_the_touched_instances_unknown(rig):
+    rig.commit(graph("g1", nf("a", "fw")))
+    assert touched_instances(rig.plan(graph("g1", nf("a", "fw")))) is None
 
 
 def test_removing_a_graph_switches_steering_before_stopping_and_deleting_its_nf(rig):

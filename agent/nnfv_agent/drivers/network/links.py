@@ -9,7 +9,7 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -99,6 +99,13 @@ class Links:
             return socket.if_nametoindex(ifname)
         except OSError:  # ENODEV; a name too long for IFNAMSIZ names no link either
             return None
+
+    @_on_worker
+    def indices_of(self, names: Collection[str]) -> dict[str, int]:
+        """The ifindex of each of `names` that exists, in one hop to the worker thread (a hop
+        waits for the GIL, and the more NFs the node runs, the longer that wait)."""
+        found = {name: self.index(name) for name in names}
+        return {name: index for name, index in found.items() if index is not None}
 
     @_on_worker
     def exists(self, ifname: str) -> bool:

@@ -205,9 +205,17 @@ class NativeNetwork:
     def steering_batch(self, graphs: dict[str, Graph | None]) -> SteeringBatch:
         """One nft batch that gives each graph in `graphs` its new LSI (None: none)."""
         present = self._present()
+        devices = {name: self.devices(g) for name, g in graphs.items() if g is not None}
+        found = self.links.indices_of({d for devs in devices.values() for d in devs.values()})
+
+        def ifindex(device: str) -> int:
+            if device not in found:
+                raise NetworkError(f"cannot steer traffic to {device}: no such device")
+            return found[device]
+
         wanted = {
             self.names.lsi_tag(name): (
-                lsi_content(g, self.devices(g), self._ifindex) if g is not None else None
+                lsi_content(g, devices[name], ifindex) if g is not None else None
             )
             for name, g in graphs.items()
         }
@@ -243,12 +251,6 @@ class NativeNetwork:
         else:
             text = render_changes(table, present, wanted, legacy)
         return SteeringBatch(text, after)
-
-    def _ifindex(self, device: str) -> int:
-        index = self.links.index(device)
-        if index is None:
-            raise NetworkError(f"cannot steer traffic to {device}: no such device")
-        return index
 
     def _present(self) -> dict[str, Lsi]:
         with self._lsi_lock:
