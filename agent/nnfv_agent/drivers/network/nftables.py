@@ -14,6 +14,7 @@ the kernel once, and again after a failure), so no change has to list the table 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -258,9 +259,15 @@ def nft_runner(netns: str | None) -> Runner:
 def run_nft_program(netns: str | None) -> Runner:
     def run(command: str, json: bool = False) -> str:
         cmd = (["ip", "netns", "exec", netns] if netns else []) + ["nft"]
-        cmd += ["-j", "-f", "-"] if json else ["-f", "-"]
+        # With -j, `nft -f` would read its input as JSON: a listing goes on the command line.
+        cmd += ["-j", *shlex.split(command)] if json else ["-f", "-"]
         proc = subprocess.run(
-            cmd, input=command, capture_output=True, text=True, timeout=30, check=False
+            cmd,
+            input=None if json else command,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         if proc.returncode != 0:
             raise SteeringError(proc.stderr.strip() or f"nft -f: {command[:80]} failed")

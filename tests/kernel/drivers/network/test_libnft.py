@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from nnfv_agent.drivers.network import libnft
+from nnfv_agent.drivers.network import libnft, nftables
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and nftables need root"),
@@ -152,3 +152,15 @@ def test_runner_that_goes_away_closes_its_netlink_sockets(netns):
     gc.collect()
 
     assert open_sockets() & its_own == set()
+
+
+@pytest.mark.parametrize("make", [nftables.nft_runner, nftables.run_nft_program])
+def test_both_runners_apply_the_same_batch_list_the_same_and_refuse_alike(netns, make):
+    run = make(netns)
+    run("add table netdev t\nadd counter netdev t c1\n", False)
+
+    listing = json.loads(run("list counters table netdev t", True))
+
+    assert [i["counter"]["name"] for i in listing["nftables"] if "counter" in i] == ["c1"]
+    with pytest.raises(nftables.SteeringError, match="No such file or directory"):
+        run("delete table netdev not_there\n", False)
