@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,3 +70,14 @@ def run(cmd: list[str]) -> str:
 def json_list(cmd: list[str], key: str) -> list[str]:
     out = run(cmd)
     return [item[key] for item in json.loads(out)] if out.strip() else []
+
+
+@contextlib.contextmanager
+def fresh_netns(prefix: str = "tnet") -> Iterator[str]:
+    """A network namespace of the test's own, removed afterwards even when the test fails."""
+    name = f"{prefix}{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)

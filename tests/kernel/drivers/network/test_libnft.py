@@ -20,16 +20,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def netns():
-    name = f"tln{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 def netdev_tables(netns: str | None) -> list[str]:
     cmd = (["ip", "netns", "exec", netns] if netns else []) + ["nft", "-j", "list", "tables"]
     out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)

@@ -32,13 +32,8 @@ def test_netlink_client_is_replaced_after_a_bounded_number_of_requests(monkeypat
         links.close()
 
 
-def test_enslaving_works_when_the_client_is_replaced_in_the_middle(monkeypatch):
-    import subprocess
-    import uuid
-
-    ns = f"tlk{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    links = Links(ns)
+def test_enslaving_works_when_the_client_is_replaced_in_the_middle(monkeypatch, netns):
+    links = Links(netns)
     try:
         links.ensure_bridge("tbr0")
         links.create_veth("tva0", "tvb0")
@@ -49,21 +44,19 @@ def test_enslaving_works_when_the_client_is_replaced_in_the_middle(monkeypatch):
         assert links.bridge_ports("tbr0") == ["tvb0"]
     finally:
         links.close()
-        subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
-def test_names_and_index_see_the_links_of_the_cpe_namespace_only():
+def test_names_and_index_see_the_links_of_the_cpe_namespace_only(netns):
     import json
     import subprocess
-    import uuid
 
-    ns = f"tlk{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    links = Links(ns)
+    links = Links(netns)
     try:
-        subprocess.run(["ip", "-n", ns, "link", "add", "q1", "type", "veth", "peer", "name", "q2"])
+        subprocess.run(
+            ["ip", "-n", netns, "link", "add", "q1", "type", "veth", "peer", "name", "q2"]
+        )
         listed = json.loads(
-            subprocess.run(["ip", "-n", ns, "-j", "link"], capture_output=True, text=True).stdout
+            subprocess.run(["ip", "-n", netns, "-j", "link"], capture_output=True, text=True).stdout
         )
         assert sorted(links.names()) == sorted(i["ifname"] for i in listed) == ["lo", "q1", "q2"]
         assert links.index("q1") == next(i["ifindex"] for i in listed if i["ifname"] == "q1")
@@ -71,4 +64,3 @@ def test_names_and_index_see_the_links_of_the_cpe_namespace_only():
         assert links.index("x" * 40) is None  # longer than any interface name can be
     finally:
         links.close()
-        subprocess.run(["ip", "netns", "del", ns], check=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from nnfv_agent.drivers.naming import Names
 from nnfv_agent.drivers.network.native import NativeNetwork, NetworkError
 from nnfv_agent.model.graph import Endpoint, FlowRule, Graph, PortRef
+from support.kernel import fresh_netns
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and nftables need root")
 
@@ -22,14 +22,10 @@ NODE = "tnat"
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    name = f"tnv{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
+    with fresh_netns() as name:
         for pair in (("a1", "b1"), ("a2", "b2"), ("c1", "d1")):
             sh(name, "ip", "link", "add", pair[0], "type", "veth", "peer", "name", pair[1])
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 
 import pytest
 
@@ -13,16 +12,6 @@ from nnfv_agent.drivers.network import netlink, nsutil
 from nnfv_agent.drivers.network.native import NativeNetwork
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and nftables need root")
-
-
-@pytest.fixture
-def netns():
-    name = f"tnl{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 def _nft(netns: str, script: str) -> None:
