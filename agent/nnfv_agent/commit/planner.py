@@ -90,6 +90,8 @@ class GraphPlanner:
     def plan(self, plan: Plan) -> list[Operation]:
         graphs = affected_graphs(plan)
         if not graphs:
+            # Planned, and no instance touched (a description, a template): nothing to resync.
+            plan.context[INSTANCE_KEYS] = frozenset()
             return []
         changed = {name: new for name, (_old, new) in graphs.items()}
         old = self._retry_unresolved(self.current, changed, plan)

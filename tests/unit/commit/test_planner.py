@@ -245,6 +245,16 @@ def test_plan_without_graph_changes_leaves_the_touched_instances_unknown(rig):
     assert touched_instances(rig.plan(graph("g1", nf("a", "fw")))) is None
 
 
+def test_description_only_change_touches_no_instance(rig):
+    # None would make the supervisor stat every NF's state file after the commit.
+    rig.commit(*(graph(f"g{i}", nf("a", "fw")) for i in range(5)))
+    plan = rig.plan(
+        *(graph(f"g{i}", nf("a", "fw"), description="new" if i == 2 else "") for i in range(5))
+    )
+    assert plan.changes, "the change is seen"
+    assert touched_instances(plan) == frozenset()
+
+
 def test_removing_a_graph_switches_steering_before_stopping_and_deleting_its_nf(rig):
     rig.commit(graph("g1", nf("a", "fw")), graph("g2", nf("a", "fw")))
     calls = rig.commit(graph("g2", nf("a", "fw")))
