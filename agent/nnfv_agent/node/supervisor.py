@@ -97,6 +97,10 @@ class Supervisor:
         self.writer: Writer = contextlib.nullcontext
         self.health: dict[str, Health] = {}  # read by `get` without a lock
         self._units: dict[str, _Unit] = {}
+        # The units of the deployment seen last. A deployment is never changed in place, so
+        # they are worked out again only after a commit that replaced it: the loop also wakes
+        # after commits that did not, and must not walk every unit of the node each time.
+        self._seen: tuple[Deployment, dict[str, tuple[str, ...]]] | None = None
         self._watches: dict[str, _Watch] = {}
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
@@ -196,16 +200,24 @@ class Supervisor:
                 units[LSI + name] = (name,)
         return units
 
-    def _cycle(self, suspects: set[str], full: bool, now: float) -> None:
-        dep = self.dp.planner.current
+    def _current_units(self, dep: Deployment) -> dict[str, tuple[str, ...]]:
+        """The units of deployment `dep`; those it no longer has are forgotten."""
+        if self._seen is not None and self._seen[0] is dep:
+            return self._seen[1]
         units = self._units_of(dep)
         for key in [k for k in self._units if k not in units]:
             del self._units[key]
             self.health.pop(key, None)
+        self._seen = (dep, units)
+        return units
+
+    def _cycle(self, suspects: set[str], full: bool, now: float) -> None:
+        dep = self.dp.planner.current
+        units = self._current_units(dep)
         for key in sorted(k for k, u in self._units.items() if u.due is not None and u.due <= now):
             if not self._stop.is_set():
                 self._repair(key)
-        targets = set(units) if full else (suspects & set(units))
+        targets = set(units) if full else {key for key in suspects if key in units}
         if not targets:
             return
         view = View(self.dp)
@@ -241,7 +253,7 @@ class Supervisor:
         if unit is None:
             unit = self._units[key] = _Unit(RestartCounter(policy))
         unit.counter.policy = policy  # a commit may have changed it
-        unit.graphs = self._units_of(dep).get(key, ())
+        unit.graphs = self._current_units(dep).get(key, ())
         return unit
 
     def _policy(self, key: str, dep: Deployment) -> RestartPolicy:
@@ -267,7 +279,7 @@ class Supervisor:
         with self.writer():
             # Confirmed as the writer: a commit may just have replaced or removed the unit.
             dep = self.dp.planner.current
-            if key not in self._units_of(dep):
+            if key not in self._current_units(dep):
                 return
             self._sync_watches(dep, [key])
             reason_now = self._check(key, dep, None)
@@ -336,7 +348,7 @@ class Supervisor:
         unit.due = None
         with self.writer():
             dep = self.dp.planner.current
-            if key not in self._units_of(dep):
+            if key not in self._current_units(dep):
                 return
             unit = self._unit(key, dep)
             name = self._name(key, dep)
