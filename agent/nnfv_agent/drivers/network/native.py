@@ -15,6 +15,7 @@ from ...model.graph import Endpoint, Graph, PortRef
 from ..naming import Names
 from . import netlink, nsutil
 from .links import LinkError, LinkExists, Links
+from .nfobjects import CounterDeleter
 from .nftables import (
     Chain,
     Counter,
@@ -26,6 +27,7 @@ from .nftables import (
     nft_runner,
     render_changes,
     render_drop,
+    stale_counters,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class SteeringBatch:
 
     text: str
     lsis: Mapping[str, Lsi] = field(default_factory=dict)
+    # Counters of the node table that no rule uses once `text` is applied: deleted after it.
+    stale_counters: tuple[str, ...] = ()
 
 
 class NativeNetwork:
@@ -70,7 +74,11 @@ class NativeNetwork:
         self.names = names
         self.cpe_netns = cpe_netns
         self.links = Links(cpe_netns)
-        self.nft = Nft(nft_runner(cpe_netns), partial(_netdev_tables, cpe_netns))
+        self.nft = Nft(
+            nft_runner(cpe_netns),
+            partial(_netdev_tables, cpe_netns),
+            CounterDeleter(cpe_netns),
+        )
         # What the LSI table holds, by graph tag: read once, then kept by apply_steering.
         self._lsis: dict[str, Lsi] | None = None
         self._lsi_lock = threading.Lock()
@@ -250,6 +258,7 @@ class NativeNetwork:
             text = render_drop((*legacy, table)) if present or legacy else ""
         else:
             text = render_changes(table, present, wanted, legacy)
+            return SteeringBatch(text, after, tuple(stale_counters(present, wanted)))
         return SteeringBatch(text, after)
 
     def _present(self) -> dict[str, Lsi]:
@@ -264,6 +273,7 @@ class NativeNetwork:
     def apply_steering(self, batch: SteeringBatch) -> None:
         try:
             self.nft.apply(batch.text)
+            self.nft.delete_counters(self.names.lsi_table, batch.stale_counters)
         except SteeringError as exc:
             self.forget_lsis()
             raise NetworkError(f"steering rules rejected by nftables: {exc}") from None

@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import AgentError
 from ...model.graph import FlowRule, Graph
 from ..naming import Names
-from . import libnft
+from . import libnft, nfobjects
 
 ETHER_IPV4, ETHER_IPV6 = 2048, 34525
 
@@ -188,16 +188,17 @@ def render_changes(
     Only what differs is written: a chain exactly as this process last wrote it (same device,
     same ifindex, same rules) is left alone, and only new counters are added. Each rewritten
     chain costs the kernel a hook update, and each added rule a look-up of every chain of
-    the table by nft, so a one-rule change costs one chain, not the graph's every chain."""
+    the table by nft, so a one-rule change costs one chain, not the graph's every chain.
+    The counters no rule uses any more stay: `stale_counters` names them."""
     lines = [f"add table netdev {table}"]
-    gone: dict[str, Lsi] = {}
+    gone: dict[str, frozenset[str]] = {}
     for tag, new in wanted.items():
         old, kept = present.get(tag, Lsi()), new.objects() if new else Lsi()
-        gone[tag] = Lsi(old.chains - kept.chains, old.counters - kept.counters)
+        gone[tag] = old.chains - kept.chains
 
     # Chains first, all graphs: a device may move from one graph's LSI to another's.
     for tag in sorted(wanted):
-        for name in sorted(gone[tag].chains):
+        for name in sorted(gone[tag]):
             lines += [f"add chain netdev {table} {name}", f"delete chain netdev {table} {name}"]
     for tag in sorted(wanted):
         content = wanted[tag]
@@ -221,14 +222,19 @@ def render_changes(
             lines += [f"{head} }}", f"flush chain netdev {table} {chain.name}", head]
             lines.extend(f"  {rule}" for rule in chain.rules)
             lines.append("}")
-    # Counters last: only once no rule refers to them.
-    for tag in sorted(wanted):
-        for counter in sorted(gone[tag].counters):
-            lines += [
-                f"add counter netdev {table} {counter}",
-                f"delete counter netdev {table} {counter}",
-            ]
+    # The counters no rule uses any more are not deleted here (see stale_counters).
     return render_drop(drop_tables) + "\n".join(lines) + "\n"
+
+
+def stale_counters(
+    present: Mapping[str, Lsi], wanted: Mapping[str, LsiContent | None]
+) -> list[str]:
+    """The counters of `present` that `wanted` drops. They go after the batch, once no rule
+    refers to them, and not in it: before any `delete`, nft fetches the whole table."""
+    gone: set[str] = set()
+    for tag, new in wanted.items():
+        gone |= present.get(tag, Lsi()).counters - (new.counters if new else frozenset())
+    return sorted(gone)
 
 
 def render_drop(tables: tuple[str, ...]) -> str:
@@ -238,6 +244,9 @@ def render_drop(tables: tuple[str, ...]) -> str:
 
 Runner = Callable[[str, bool], str]
 """Runs nft command text (what `nft -f` reads), with JSON output or not, and returns it."""
+
+CounterDeleter = Callable[[str, Sequence[str]], None]
+"""Deletes named counters of a netdev table (by table and counter names)."""
 
 
 def nft_runner(netns: str | None) -> Runner:
@@ -280,13 +289,37 @@ class Nft:
     """nft for rule batches, counters and the node table's inventory; `list_tables` (netlink,
     see native.py) for the table inventory that supervision reads every few seconds."""
 
-    def __init__(self, run: Runner, list_tables: Callable[[], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        run: Runner,
+        list_tables: Callable[[], list[str]] | None = None,
+        delete_counters: CounterDeleter | None = None,
+    ) -> None:
         self.run = run
         self.list_tables = list_tables
+        self._delete_counters = delete_counters
 
     def apply(self, batch: str) -> None:
         if batch.strip():
             self.run(batch, False)
+
+    def delete_counters(self, table: str, names: Sequence[str]) -> None:
+        """Delete named counters of netdev `table`; missing ones (or table) are no error."""
+        if not names:
+            return
+        if self._delete_counters is None:
+            self.run(
+                "".join(
+                    f"add counter netdev {table} {n}\ndelete counter netdev {table} {n}\n"
+                    for n in names
+                ),
+                False,
+            )
+            return
+        try:
+            self._delete_counters(table, names)
+        except nfobjects.ObjectError as exc:
+            raise SteeringError(str(exc)) from None
 
     def counters(self, table: str) -> dict[str, Counter]:
         """The named counters of one netdev table; none if the table does not exist."""

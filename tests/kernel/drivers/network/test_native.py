@@ -124,6 +124,16 @@ def test_frames_are_counted_and_the_count_survives_a_rule_change(netns, network)
     assert counter(netns, Names.counter("g1", "r2")) == 0
 
 
+def test_removing_a_rule_deletes_its_counter_and_keeps_the_others_count(netns, network):
+    two = graph("g1", {"x": "a1", "y": "a2"}, rule("r1", "x", "y"), rule("r2", "y", "x"))
+    apply(network, {"g1": two})
+    up(netns, "a1", "b1", "a2", "b2")
+    send_frames(netns, "b1", 4)
+    apply(network, {"g1": graph("g1", {"x": "a1", "y": "a2"}, rule("r1", "x", "y"))})
+    assert objects(netns)["counter"] == {Names.counter("g1", "r1")}
+    assert counter(netns, Names.counter("g1", "r1")) == 4
+
+
 def test_removing_one_graph_removes_its_objects_only(netns, network):
     apply(network, {"g1": G1, "g2": graph("g2", {"x": "c1"}, rule("q", "x", "x"))})
     up(netns, "c1", "d1")

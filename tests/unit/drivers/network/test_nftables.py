@@ -2,14 +2,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from nnfv_agent.drivers.naming import Names
+from nnfv_agent.drivers.network.nfobjects import ObjectError
 from nnfv_agent.drivers.network.nftables import (
     Counter,
     Lsi,
     Nft,
+    SteeringError,
     lsi_content,
     render_changes,
     render_drop,
+    stale_counters,
 )
 from nnfv_agent.model.graph import Endpoint, FlowRule, Graph, PortRef
 
@@ -144,21 +149,21 @@ def test_a_record_read_back_from_the_kernel_has_every_chain_written_again():
     assert "add counter" not in text
 
 
-def test_a_removed_rule_deletes_its_counter_after_the_chains_no_longer_use_it():
+def test_a_removed_rule_leaves_its_counter_to_be_deleted_after_the_batch():
     before = graph("g1", rule("r1", "a", "b"), rule("r2", "b", "a"))
     after = graph("g1", rule("r1", "a", "b"))
     tag = Names.lsi_tag("g1")
-    lines = render_changes(
-        TABLE, {tag: content(before).objects()}, {tag: content(after)}
-    ).splitlines()
+    present, wanted = {tag: content(before).objects()}, {tag: content(after)}
     gone = Names.counter("g1", "r2")
-    flush = lines.index(f"flush chain netdev {TABLE} {Names.lsi_chain('g1', 'g1b')}")
-    # add-then-delete: the delete holds even if the counter is already gone
-    assert lines[-2:] == [
-        f"add counter netdev {TABLE} {gone}",
-        f"delete counter netdev {TABLE} {gone}",
-    ]
-    assert flush < len(lines) - 2
+    # In the batch, a `delete` would make nft fetch every chain and counter of the table.
+    assert gone not in render_changes(TABLE, present, wanted)
+    assert stale_counters(present, wanted) == [gone]
+
+
+def test_a_kept_rule_keeps_its_counter():
+    g = graph("g1", rule("r1", "a", "b"))
+    tag = Names.lsi_tag("g1")
+    assert stale_counters({tag: content(g).objects()}, {tag: content(g)}) == []
 
 
 def test_a_removed_port_deletes_its_chain_before_any_chain_is_added():
@@ -181,11 +186,11 @@ def test_a_removed_port_deletes_its_chain_before_any_chain_is_added():
 def test_removing_a_graph_deletes_all_its_chains_and_counters_and_nothing_else():
     g1, g2 = graph("g1", rule("r1", "a", "b")), graph("g2", rule("r1", "a", "b"))
     present = {Names.lsi_tag(n): content(g).objects() for n, g in (("g1", g1), ("g2", g2))}
-    text = render_changes(TABLE, present, {Names.lsi_tag("g1"): None})
+    wanted = {Names.lsi_tag("g1"): None}
+    text = render_changes(TABLE, present, wanted)
     deleted = {line.split()[-1] for line in text.splitlines() if line.startswith("delete")}
-    assert deleted == set(
-        present[Names.lsi_tag("g1")].chains | present[Names.lsi_tag("g1")].counters
-    )
+    assert deleted == set(present[Names.lsi_tag("g1")].chains)
+    assert stale_counters(present, wanted) == sorted(present[Names.lsi_tag("g1")].counters)
     assert "hook ingress" not in text
 
 
@@ -254,3 +259,29 @@ def test_table_inventory_comes_from_the_netlink_lister_when_given_and_never_runs
 
     assert Nft(run, lambda: ["nnfv_a", "x"]).tables() == ["nnfv_a", "x"]
     assert calls == []
+
+
+def test_delete_counters_goes_to_the_deleter_and_not_to_nft():
+    commands: list[str] = []
+    deleted: list[tuple[str, list[str]]] = []
+    nft = Nft(
+        lambda c, j: commands.append(c) or "", None, lambda t, n: deleted.append((t, list(n)))
+    )
+    nft.delete_counters(TABLE, ["c1", "c2"])
+    nft.delete_counters(TABLE, [])
+    assert deleted == [(TABLE, ["c1", "c2"])]
+    assert commands == []
+
+
+def test_delete_counters_without_a_deleter_runs_nft_commands_that_hold_if_one_is_gone():
+    commands: list[str] = []
+    Nft(lambda c, j: commands.append(c) or "").delete_counters(TABLE, ["c1"])
+    assert commands == [f"add counter netdev {TABLE} c1\ndelete counter netdev {TABLE} c1\n"]
+
+
+def test_a_refused_counter_deletion_is_a_steering_error():
+    def refuse(table: str, names: object) -> None:
+        raise ObjectError("cannot delete counter c1: Device or resource busy")
+
+    with pytest.raises(SteeringError, match="c1: Device or resource busy"):
+        Nft(lambda c, j: "", None, refuse).delete_counters(TABLE, ["c1"])

@@ -1,0 +1,171 @@
+"""Deleting named nftables counters with one netlink batch, not with nft commands.
+
+Before any `delete` command, nft 1.0.6 (Debian 12) reads every chain and every named object
+of the namespace: at 100 graphs (400 chains, 800 counters) that is 125 kB of dumps, and a
+commit removing one flow rule took 0.9 ms in libnftables instead of 0.2 ms. The kernel needs
+only the table and the name, so the counters a batch no longer uses are deleted here, right
+after the batch that stopped using them, in one transaction of their own.
+
+The socket stays open (closing a nfnetlink socket after a transaction waits for an RCU grace
+period, see libnft.py) and belongs to the namespace it was made in; a socket of a namespace
+that has since been made again is replaced.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+import threading
+import weakref
+from collections.abc import Sequence
+
+from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES, nfgen_msg
+
+from . import nsutil
+
+NETLINK_NETFILTER = 12
+NFNL_MSG_BATCH_BEGIN = 0x10
+NFNL_MSG_BATCH_END = 0x11
+NFT_MSG_DELOBJ = 20
+NFPROTO_NETDEV = 5
+NFT_OBJECT_COUNTER = 1
+NLMSG_ERROR = 2
+_HEADER = struct.Struct("=IHHII")  # struct nlmsghdr
+_ERRNO = struct.Struct("=i")  # struct nlmsgerr's error, right after the header
+REPLY_TIMEOUT = 5.0  # seconds; the kernel answers a batch at once, never a peer
+
+
+class ObjectError(Exception):
+    """The kernel refused to delete an object; the message names it and says why."""
+
+
+class nft_obj_msg(nfgen_msg):  # noqa: N801 - pyroute2's naming of message classes
+    """NFT_MSG_*OBJ (include/uapi/linux/netfilter/nf_tables.h, enum nft_object_attributes)."""
+
+    nla_map = (
+        ("NFTA_OBJ_UNSPEC", "none"),
+        ("NFTA_OBJ_TABLE", "asciiz"),
+        ("NFTA_OBJ_NAME", "asciiz"),
+        ("NFTA_OBJ_TYPE", "be32"),
+    )
+
+
+def _batch_marker(kind: int, seq: int) -> bytes:
+    msg = nfgen_msg()
+    msg["res_id"] = NFNL_SUBSYS_NFTABLES
+    msg["header"]["type"] = kind
+    msg["header"]["flags"] = NLM_F_REQUEST
+    msg["header"]["sequence_number"] = seq
+    msg.encode()
+    return bytes(msg.data)
+
+
+def _delete_counter(table: str, name: str, seq: int) -> bytes:
+    msg = nft_obj_msg()
+    msg["nfgen_family"] = NFPROTO_NETDEV
+    msg["attrs"] = [
+        ("NFTA_OBJ_TABLE", table),
+        ("NFTA_OBJ_NAME", name),
+        ("NFTA_OBJ_TYPE", NFT_OBJECT_COUNTER),
+    ]
+    msg["header"]["type"] = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELOBJ
+    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK
+    msg["header"]["sequence_number"] = seq
+    msg.encode()
+    return bytes(msg.data)
+
+
+def parse_acks(data: bytes) -> dict[int, int]:
+    """The error code (0: done, else a negative errno) of each acknowledged sequence number."""
+    acks: dict[int, int] = {}
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        length, kind, _flags, seq, _pid = _HEADER.unpack_from(data, offset)
+        if length < _HEADER.size:
+            break  # malformed: nothing after it can be trusted
+        if kind == NLMSG_ERROR and length >= _HEADER.size + _ERRNO.size:
+            acks[seq] = _ERRNO.unpack_from(data, offset + _HEADER.size)[0]
+        offset += (length + 3) & ~3
+    return acks
+
+
+class CounterDeleter:
+    """Deletes named counters of a netdev table in network namespace `netns` (None: the
+    calling thread's). Deleting a counter that is not there is not an error."""
+
+    def __init__(self, netns: str | None) -> None:
+        self.netns = netns
+        self._lock = threading.Lock()  # one batch at a time on the socket; never held long
+        self._sock: socket.socket | None = None
+        self._namespace: tuple[int, int] | None = None
+        self._seq = 0
+        weakref.finalize(self, _close, self.__dict__)
+
+    def __call__(self, table: str, names: Sequence[str]) -> None:
+        pending = sorted(set(names))
+        while pending:
+            refused = self._delete(table, pending)
+            missing = {n for n, code in refused.items() if code == -errno.ENOENT}
+            other = {n: code for n, code in refused.items() if code != -errno.ENOENT}
+            if other:
+                name, code = sorted(other.items())[0]
+                raise ObjectError(f"cannot delete counter {name}: {os.strerror(-code)}")
+            if not refused:
+                return
+            # The kernel aborted the whole batch for the missing ones: the rest again.
+            pending = [n for n in pending if n not in missing]
+
+    def _delete(self, table: str, names: list[str]) -> dict[str, int]:
+        """One batch; the names the kernel refused, with their error codes."""
+        with self._lock:
+            sock = self._socket()
+            first = self._seq + 1
+            self._seq += len(names) + 2
+            by_seq = {first + 1 + i: name for i, name in enumerate(names)}
+            batch = _batch_marker(NFNL_MSG_BATCH_BEGIN, first)
+            batch += b"".join(_delete_counter(table, n, seq) for seq, n in by_seq.items())
+            batch += _batch_marker(NFNL_MSG_BATCH_END, first + len(names) + 1)
+            try:
+                sock.sendall(batch)
+                acks: dict[int, int] = {}
+                while not by_seq.keys() <= acks.keys():
+                    acks.update(parse_acks(sock.recv(65536)))
+            except OSError as exc:  # includes a reply that never came (socket.timeout)
+                self._drop()
+                raise ObjectError(f"cannot delete counters of table {table}: {exc}") from None
+        return {by_seq[seq]: code for seq, code in acks.items() if seq in by_seq and code}
+
+    def _socket(self) -> socket.socket:
+        where = nsutil.path(self.netns) if self.netns else "/proc/thread-self/ns/net"
+        try:
+            st = os.stat(where)
+        except OSError as exc:
+            raise ObjectError(f"cannot open network namespace {self.netns}: {exc}") from None
+        if self._sock is not None and self._namespace == (st.st_dev, st.st_ino):
+            return self._sock
+        self._drop()
+        try:
+            if self.netns is None:
+                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+            else:
+                with nsutil.entered(self.netns):
+                    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        except OSError as exc:
+            raise ObjectError(f"cannot open a netfilter socket in {self.netns}: {exc}") from None
+        sock.settimeout(REPLY_TIMEOUT)
+        self._sock, self._namespace = sock, (st.st_dev, st.st_ino)
+        return sock
+
+    def _drop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+        self._sock, self._namespace = None, None
+
+
+def _close(state: dict) -> None:
+    sock = state.get("_sock")
+    if sock is not None:
+        sock.close()
