@@ -3,7 +3,8 @@
 Units: each NF instance (its processes, namespace, ports and status script) and each enabled
 graph's LSI (its nft table and its vxlan/internal endpoint devices). A process death is seen at
 once (a pidfd per process present after start, in one selector); everything else by a periodic
-check every `supervise_interval` seconds.
+check of each unit every `supervise_interval` seconds, the units of a round spread over half
+of it.
 
 A failure is confirmed under the writer of running (so a commit that stops or replaces the unit
 on purpose is never mistaken for one), recorded (the NF's state turns `failed` with the reason),
@@ -42,6 +43,8 @@ from .units import RUNNING, Kernel, View, lsi_problem, nf_problem, repair_lsi, r
 log = logging.getLogger(__name__)
 
 LSI = "lsi:"  # unit key prefix of a graph's LSI; NF units are keyed by their instance key
+# The periodic checks of a round are spread over this share of `supervise_interval`.
+ROUND_SPREAD = 0.5
 Writer = Callable[[], contextlib.AbstractContextManager[None]]
 
 
@@ -101,6 +104,11 @@ class Supervisor:
         # they are worked out again only after a commit that replaced it: the loop also wakes
         # after commits that did not, and must not walk every unit of the node each time.
         self._seen: tuple[Deployment, dict[str, tuple[str, ...]]] | None = None
+        # The units still to check in this round, the time between two, and what the round
+        # read of the kernel (links, LSI chains): once per round, not once per unit.
+        self._round: list[str] = []
+        self._gap = 0.0
+        self._view: View | None = None
         self._watches: dict[str, _Watch] = {}
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
@@ -155,12 +163,14 @@ class Supervisor:
             os.write(self._wake_w, b"x")
 
     def _run(self) -> None:
-        next_check = time.monotonic() + self.interval
+        next_round = time.monotonic() + self.interval
+        next_check = next_round
         suspects: set[str] = set()
         while not self._stop.is_set():
             now = time.monotonic()
             due = min((u.due for u in self._units.values() if u.due is not None), default=None)
-            until = next_check if due is None else min(next_check, due)
+            until = min(next_round, next_check if self._round else next_round)
+            until = until if due is None else min(until, due)
             for key, _mask in self._selector.select(max(0.0, until - now)):
                 if key.data is None:
                     with contextlib.suppress(BlockingIOError):
@@ -181,13 +191,27 @@ class Supervisor:
                             self.dp.planner.current, None if keys is None else sorted(keys)
                         )
                 now = time.monotonic()
-                full = now >= next_check
-                if full:
-                    next_check = now + self.interval
-                self._cycle(suspects, full, now)
+                if now >= next_round:
+                    next_round = now + self.interval
+                    self._start_round()
+                    next_check = now
+                scheduled: set[str] = set()
+                if self._round and now >= next_check:
+                    scheduled.add(self._round.pop())
+                    next_check = max(now, next_check + self._gap)
+                self._cycle(suspects, scheduled, now)
             except Exception:
                 log.exception("supervision cycle failed")
             suspects.clear()
+
+    def _start_round(self) -> None:
+        """Check every unit once in the next `ROUND_SPREAD` of the interval, one at a time.
+        Back to back, the status scripts of 100 NFs made a burst of work at every interval,
+        and each commit (or packet) that met it waited behind it."""
+        units = self._current_units(self.dp.planner.current)
+        self._round = sorted(units, reverse=True)  # popped from the end: in name order
+        self._gap = self.interval * ROUND_SPREAD / max(1, len(self._round))
+        self._view = None  # the links and chains are read again, once per round
 
     # ---- one cycle ----------------------------------------------------------------------
 
@@ -205,22 +229,27 @@ class Supervisor:
         if self._seen is not None and self._seen[0] is dep:
             return self._seen[1]
         units = self._units_of(dep)
+        self._view = None  # a commit replaced it: what the round read may be out of date
         for key in [k for k in self._units if k not in units]:
             del self._units[key]
             self.health.pop(key, None)
         self._seen = (dep, units)
         return units
 
-    def _cycle(self, suspects: set[str], full: bool, now: float) -> None:
+    def _cycle(self, suspects: set[str], scheduled: set[str], now: float) -> None:
+        """Repair what is due, then check the units whose processes exited (`suspects`) and
+        those the round has come to (`scheduled`)."""
         dep = self.dp.planner.current
         units = self._current_units(dep)
         for key in sorted(k for k, u in self._units.items() if u.due is not None and u.due <= now):
             if not self._stop.is_set():
                 self._repair(key)
-        targets = set(units) if full else {key for key in suspects if key in units}
+        targets = {key for key in suspects | scheduled if key in units}
         if not targets:
             return
-        view = View(self.dp)
+        if self._view is None:
+            self._view = View(self.dp)
+        view = self._view
         for key in sorted(targets):
             if self._stop.is_set():
                 return
