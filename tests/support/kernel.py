@@ -81,3 +81,14 @@ def fresh_netns(prefix: str = "tnet") -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def open_sockets() -> set[str]:
+    """The sockets this process has open (as /proc names them), to find leaked ones."""
+    links = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            links.add(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # closed meanwhile (the listing's own fd)
+            continue
+    return {link for link in links if link.startswith("socket:")}

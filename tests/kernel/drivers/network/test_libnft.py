@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from nnfv_agent.drivers.network import libnft, nftables
+from support.kernel import open_sockets
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and nftables need root"),
@@ -115,16 +116,6 @@ def test_concurrent_callers_each_get_their_own_context_and_all_succeed(netns):
     listing = json.loads(run("list counters table netdev t", json=True))
     assert len([i for i in listing["nftables"] if "counter" in i]) == 6 * 20
     assert len(run._idle) <= run.max_idle
-
-
-def open_sockets() -> set[str]:
-    links = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            links.add(os.readlink(f"/proc/self/fd/{fd}"))
-        except OSError:  # closed meanwhile (the listing's own fd)
-            continue
-    return {link for link in links if link.startswith("socket:")}
 
 
 def test_runner_that_goes_away_closes_its_netlink_sockets(netns):

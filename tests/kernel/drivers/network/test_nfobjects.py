@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from nnfv_agent.drivers.network.nfobjects import CounterDeleter, ObjectError
+from support.kernel import open_sockets
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and nftables need root")
 
@@ -82,16 +83,6 @@ def test_namespace_gone_is_a_clear_error(netns):
 
     with pytest.raises(ObjectError, match=f"network namespace {netns}"):
         delete("t", ["c1"])
-
-
-def open_sockets() -> set[str]:
-    found = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            found.add(os.readlink(f"/proc/self/fd/{fd}"))
-        except OSError:  # closed meanwhile (the listing's own fd)
-            continue
-    return {link for link in found if link.startswith("socket:")}
 
 
 def test_one_socket_serves_every_call_and_goes_with_its_deleter(netns):
