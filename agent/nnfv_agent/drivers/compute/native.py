@@ -334,13 +334,13 @@ class NativeCompute:
             script=self.template_dir(inst) / script,
             template_dir=self.template_dir(inst),
             workdir=self.workdir(inst.key),
-            cgroup_procs=self._procs_files(inst),
+            cgroup_joins=self._join_files(inst),
             extra_env={"PATH": self.search_path, **(extra_env or {})},
             timeout=self.script_timeout,
             log_success=log_success,
         )
 
-    def _procs_files(self, inst: NFInstance) -> list[Path]:
+    def _join_files(self, inst: NFInstance) -> list[Path]:
         return self.cgroups.join_files(self.cgroup_name(inst.key), inst.template.cpu_weight)
 
     @staticmethod

@@ -75,7 +75,7 @@ def run_script(
     script: Path,
     template_dir: Path,
     workdir: Path,
-    cgroup_procs: Sequence[Path],
+    cgroup_joins: Sequence[Path],
     extra_env: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     log_success: bool = True,
@@ -87,11 +87,12 @@ def run_script(
     write every few seconds per NF, and those writes also slowed every commit's fsync."""
     log = workdir / "nf.log"
     env = script_env(inst, event, template_dir, workdir, extra_env)
-    # The wrapper joins the cgroup before exec'ing `ip netns exec`, so the script and every
-    # process it forks are accounted from the first instruction (and no preexec_fn runs in a
-    # threaded server). `ip netns exec` rather than nsenter: it also remounts /sys, so that
-    # /sys/class/net shows the NF's own interfaces to the script.
-    joins = "; ".join(f"echo $$ > {shlex.quote(str(p))}" for p in cgroup_procs)
+    # The wrapper joins the cgroup (writing 0, itself, to each of `cgroup_joins`) before
+    # exec'ing `ip netns exec`, so the script and every process it forks are accounted from
+    # the first instruction (and no preexec_fn runs in a threaded server). `ip netns exec`
+    # rather than nsenter: it also remounts /sys, so that /sys/class/net shows the NF's own
+    # interfaces to the script.
+    joins = "; ".join(f"echo 0 > {shlex.quote(str(p))}" for p in cgroup_joins)
     interpreter = [] if os.access(script, os.X_OK) else ["/bin/sh"]
     wrapper = f'{joins + "; " if joins else ""}exec ip netns exec "$0" "$@"'
     argv = [

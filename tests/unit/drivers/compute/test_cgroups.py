@@ -209,6 +209,15 @@ def test_v1_processes_skip_the_cpu_hierarchies_at_the_default_weight(tmp_path: P
     assert cg.join_files("nf1", 100) == cg.join_files("nf1", None)
 
 
+def test_v1_processes_join_through_tasks_not_cgroup_procs(tmp_path: Path) -> None:
+    # A cgroup.procs write waits for an RCU grace period on the kernel's global threadgroup
+    # lock; a thread moving itself through `tasks` takes no global lock.
+    v1_instance(tmp_path, "nnfv", "nf1")
+    cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))
+    assert {f.name for f in cg.join_files("nf1", 300)} == {"tasks"}
+    assert {f.name for f in cg.procs_files("nf1")} == {"cgroup.procs"}
+
+
 def test_v1_freeze_and_thaw_write_the_freezer_state(tmp_path: Path) -> None:
     v1_instance(tmp_path, "nnfv", "nf1")
     cg = Cgroups(root="nnfv", mount=v1_tree_if_missing(tmp_path))

@@ -18,6 +18,9 @@ class Backend(ABC):
     """One cgroup version, mounted at ``mount``, for the instances below ``root``."""
 
     version: int
+    # The file in each of an instance's directories that a process writes "0" to, to move
+    # itself into the instance.
+    join_file = "cgroup.procs"
 
     def __init__(self, mount: Path, root: str) -> None:
         self.mount = mount
@@ -67,6 +70,6 @@ class Backend(ABC):
         """A file that SIGKILLs every member at once, where the kernel has one."""
         return None
 
-    def join_files(self, procs_files: list[Path], cpu_weight: int | None) -> list[Path]:
-        """Of an instance's cgroup.procs files, those its processes should join."""
-        return procs_files
+    def join_files(self, files: list[Path], cpu_weight: int | None) -> list[Path]:
+        """Of an instance's join files (one per hierarchy), those its processes should join."""
+        return files

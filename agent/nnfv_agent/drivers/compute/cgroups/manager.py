@@ -183,16 +183,21 @@ class Cgroups:
 
     def procs_files(self, name: str) -> builtins.list[Path]:
         """The cgroup.procs files a process writes its pid to, to join the cgroup everywhere."""
+        return self._files(name, "cgroup.procs")
+
+    def join_files(self, name: str, cpu_weight: int | None) -> builtins.list[Path]:
+        """The files a process of an instance with ``cpu_weight`` writes "0" to, to join it.
+
+        A single-threaded process only (on v1 they move the writing thread alone)."""
+        return self.backend.join_files(self._files(name, self.backend.join_file), cpu_weight)
+
+    def _files(self, name: str, file: str) -> builtins.list[Path]:
         check_name(name)
-        paths = [d / "cgroup.procs" for d in self.backend.dirs(name)]
+        paths = [d / file for d in self.backend.dirs(name)]
         missing = [str(p.parent) for p in paths if not p.parent.is_dir()]
         if missing:
             raise CgroupError(f"cgroup {name} does not exist: missing {', '.join(missing)}")
         return paths
-
-    def join_files(self, name: str, cpu_weight: int | None) -> builtins.list[Path]:
-        """The cgroup.procs files a process of an instance with ``cpu_weight`` should join."""
-        return self.backend.join_files(self.procs_files(name), cpu_weight)
 
     # ----------------------------------------------------------------------------------------
     # freezer
