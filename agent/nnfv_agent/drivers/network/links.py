@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ...errors import AgentError, Kind
-from . import netlink, nsutil
+from . import netlink, nlmsg, nsutil
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RECYCLE_AFTER = 100  # requests on one pyroute2 IPRoute before it is replaced
+REPLY_TIMEOUT = 5.0  # seconds; the kernel answers a link request at once, never a peer
 
 
 class LinkError(AgentError):
@@ -56,6 +57,9 @@ class Links:
         self.cpe_netns = cpe_netns
         self._ipr: netlink.IPRouteHandle | None = None
         self._uses = 0
+        # For the requests encoded by nlmsg; only the worker thread uses it.
+        self._rtnl: socket.socket | None = None
+        self._seq = 0
         self._worker_thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="netlink", initializer=self._enter
@@ -86,6 +90,28 @@ class Links:
         if self._ipr is not None:
             self._ipr.close()
             self._ipr = None
+        if self._rtnl is not None:
+            self._rtnl.close()
+            self._rtnl = None
+
+    def _request(self, build: Callable[[int], bytes]) -> int:
+        """Send the message `build(seq)` on the worker's own rtnetlink socket; the kernel's
+        answer: 0, or a negative errno."""
+        if self._rtnl is None:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+            sock.settimeout(REPLY_TIMEOUT)
+            self._rtnl = sock
+        self._seq += 1
+        try:
+            self._rtnl.sendall(build(self._seq))
+            while True:
+                acks = nlmsg.parse_acks(self._rtnl.recv(65536))
+                if self._seq in acks:
+                    return acks[self._seq]
+        except OSError:  # includes an answer that never came: the socket is not reused
+            self._rtnl.close()
+            self._rtnl = None
+            raise
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -126,22 +152,31 @@ class Links:
     def create_veth(
         self, name: str, peer: str, peer_netns: str | None = None, peer_address: str | None = None
     ) -> None:
-        """A veth pair; `name` stays in the CPE namespace, `peer` goes to `peer_netns`."""
-        peer_spec: dict = {"ifname": peer}
-        if peer_netns:
-            peer_spec["net_ns_fd"] = peer_netns
-        if peer_address:
-            peer_spec["address"] = peer_address
+        """A veth pair; `name` stays in the CPE namespace, `peer` goes to `peer_netns`.
+
+        One request encoded by nlmsg (pyroute2's encoding cost as much as the kernel's work),
+        which also brings `name` up; `peer` is brought up by an ioctl in its namespace."""
+        what = f"cannot create veth {name}/{peer}"
         try:
-            self.ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
-        except netlink.NetlinkError as exc:
-            if exc.code != errno.EEXIST:
-                raise _nl(f"cannot create veth {name}/{peer}", exc) from None
-            raise LinkExists(f"cannot create veth {name}: it already exists") from None
-        # Up through an ioctl on each side's namespace: a netlink client for the NF's
-        # namespace costs more than the rest of the port.
+            netns_fd = os.open(nsutil.path(peer_netns), os.O_RDONLY) if peer_netns else None
+        except OSError as exc:
+            raise LinkError(f"{what}: network namespace {peer_netns}: {exc.strerror}") from None
         try:
-            nsutil.set_up(name)
+            code = self._request(
+                lambda seq: nlmsg.new_veth(
+                    name, peer, seq, peer_netns_fd=netns_fd, peer_address=peer_address
+                )
+            )
+        except OSError as exc:
+            raise LinkError(f"{what}: {exc}") from None
+        finally:
+            if netns_fd is not None:
+                os.close(netns_fd)
+        if code == -errno.EEXIST:
+            raise LinkExists(f"cannot create veth {name}: it already exists")
+        if code:
+            raise LinkError(f"{what}: {os.strerror(-code)}")
+        try:
             if peer_netns:
                 with nsutil.entered(peer_netns):
                     nsutil.set_up(peer)

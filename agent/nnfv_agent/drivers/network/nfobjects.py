@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import struct
 import threading
 import weakref
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
 from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES, nfgen_msg
 
 from . import nsutil
+from .nlmsg import parse_acks
 
 NETLINK_NETFILTER = 12
 NFNL_MSG_BATCH_BEGIN = 0x10
@@ -32,9 +32,6 @@ NFNL_MSG_BATCH_END = 0x11
 NFT_MSG_DELOBJ = 20
 NFPROTO_NETDEV = 5
 NFT_OBJECT_COUNTER = 1
-NLMSG_ERROR = 2
-_HEADER = struct.Struct("=IHHII")  # struct nlmsghdr
-_ERRNO = struct.Struct("=i")  # struct nlmsgerr's error, right after the header
 REPLY_TIMEOUT = 5.0  # seconds; the kernel answers a batch at once, never a peer
 
 
@@ -76,20 +73,6 @@ def _delete_counter(table: str, name: str, seq: int) -> bytes:
     msg["header"]["sequence_number"] = seq
     msg.encode()
     return bytes(msg.data)
-
-
-def parse_acks(data: bytes) -> dict[int, int]:
-    """The error code (0: done, else a negative errno) of each acknowledged sequence number."""
-    acks: dict[int, int] = {}
-    offset = 0
-    while offset + _HEADER.size <= len(data):
-        length, kind, _flags, seq, _pid = _HEADER.unpack_from(data, offset)
-        if length < _HEADER.size:
-            break  # malformed: nothing after it can be trusted
-        if kind == NLMSG_ERROR and length >= _HEADER.size + _ERRNO.size:
-            acks[seq] = _ERRNO.unpack_from(data, offset + _HEADER.size)[0]
-        offset += (length + 3) & ~3
-    return acks
 
 
 class CounterDeleter:
