@@ -8,10 +8,8 @@ tests read /proc/<pid>/cgroup of the script and of a child it forks.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
@@ -19,6 +17,7 @@ from nnfv_agent.drivers.compute.cgroups import Cgroups, Limits
 from nnfv_agent.drivers.compute.instance import NFInstance
 from nnfv_agent.drivers.compute.scripts import run_script
 from nnfv_agent.model.template import Template
+from support.kernel import fresh_netns
 
 MOUNT = Path("/sys/fs/cgroup")
 
@@ -34,12 +33,8 @@ sh -c 'cat /proc/self/cgroup'
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    name = f"nnfv-test-sc-{uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
+    with fresh_netns("tsc") as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True)
 
 
 def template(cpu_weight: int | None) -> Template:
