@@ -15,7 +15,7 @@ import pytest
 
 from nnfv_agent.drivers.network import links as links_module
 from nnfv_agent.drivers.network.links import LinkError, LinkExists, Links
-from support.kernel import fresh_netns
+from support.kernel import fresh_netns, open_sockets
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netlink queries of links need root")
 
@@ -115,3 +115,12 @@ def test_veth_into_a_missing_namespace_names_it_and_creates_nothing(netns):
         assert "tv8" not in links.names()
     finally:
         links.close()
+
+
+def test_closed_links_leave_no_netlink_socket_open(netns):
+    before = open_sockets()
+    links = Links(netns)
+    links.create_veth("tv9", "tv10")
+    links.set_up("tv9")  # the pyroute2 client too
+    links.close()
+    assert open_sockets() - before == set()
