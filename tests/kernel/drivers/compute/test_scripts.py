@@ -76,7 +76,7 @@ def parse(text: str) -> dict[str, str]:
     paths = {}
     for line in text.strip().splitlines():
         _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(",") or [""]:
+        for controller in controllers.split(","):  # "" for the v2 line
             paths[controller] = path
     return paths
 
