@@ -103,11 +103,7 @@ class Links:
             self._rtnl = sock
         self._seq += 1
         try:
-            self._rtnl.sendall(build(self._seq))
-            while True:
-                acks = nlmsg.parse_acks(self._rtnl.recv(65536))
-                if self._seq in acks:
-                    return acks[self._seq]
+            return nlmsg.exchange(self._rtnl, build(self._seq), [self._seq])[self._seq]
         except OSError:  # includes an answer that never came: the socket is not reused
             self._rtnl.close()
             self._rtnl = None

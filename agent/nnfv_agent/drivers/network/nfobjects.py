@@ -20,59 +20,21 @@ import threading
 import weakref
 from collections.abc import Sequence
 
-from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
-from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES, nfgen_msg
-
 from . import nsutil
-from .nlmsg import parse_acks
+from .nlmsg import (
+    NFNL_MSG_BATCH_BEGIN,
+    NFNL_MSG_BATCH_END,
+    exchange,
+    nft_batch_marker,
+    nft_delete_counter,
+)
 
 NETLINK_NETFILTER = 12
-NFNL_MSG_BATCH_BEGIN = 0x10
-NFNL_MSG_BATCH_END = 0x11
-NFT_MSG_DELOBJ = 20
-NFPROTO_NETDEV = 5
-NFT_OBJECT_COUNTER = 1
 REPLY_TIMEOUT = 5.0  # seconds; the kernel answers a batch at once, never a peer
 
 
 class ObjectError(Exception):
     """The kernel refused to delete an object; the message names it and says why."""
-
-
-class nft_obj_msg(nfgen_msg):  # noqa: N801 - pyroute2's naming of message classes
-    """NFT_MSG_*OBJ (include/uapi/linux/netfilter/nf_tables.h, enum nft_object_attributes)."""
-
-    nla_map = (
-        ("NFTA_OBJ_UNSPEC", "none"),
-        ("NFTA_OBJ_TABLE", "asciiz"),
-        ("NFTA_OBJ_NAME", "asciiz"),
-        ("NFTA_OBJ_TYPE", "be32"),
-    )
-
-
-def _batch_marker(kind: int, seq: int) -> bytes:
-    msg = nfgen_msg()
-    msg["res_id"] = NFNL_SUBSYS_NFTABLES
-    msg["header"]["type"] = kind
-    msg["header"]["flags"] = NLM_F_REQUEST
-    msg["header"]["sequence_number"] = seq
-    msg.encode()
-    return bytes(msg.data)
-
-
-def _delete_counter(table: str, name: str, seq: int) -> bytes:
-    msg = nft_obj_msg()
-    msg["nfgen_family"] = NFPROTO_NETDEV
-    msg["attrs"] = [
-        ("NFTA_OBJ_TABLE", table),
-        ("NFTA_OBJ_NAME", name),
-        ("NFTA_OBJ_TYPE", NFT_OBJECT_COUNTER),
-    ]
-    msg["header"]["type"] = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELOBJ
-    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK
-    msg["header"]["sequence_number"] = seq
-    msg.encode()
-    return bytes(msg.data)
 
 
 class CounterDeleter:
@@ -108,18 +70,15 @@ class CounterDeleter:
             first = self._seq + 1
             self._seq += len(names) + 2
             by_seq = {first + 1 + i: name for i, name in enumerate(names)}
-            batch = _batch_marker(NFNL_MSG_BATCH_BEGIN, first)
-            batch += b"".join(_delete_counter(table, n, seq) for seq, n in by_seq.items())
-            batch += _batch_marker(NFNL_MSG_BATCH_END, first + len(names) + 1)
+            batch = nft_batch_marker(NFNL_MSG_BATCH_BEGIN, first)
+            batch += b"".join(nft_delete_counter(table, n, seq) for seq, n in by_seq.items())
+            batch += nft_batch_marker(NFNL_MSG_BATCH_END, first + len(names) + 1)
             try:
-                sock.sendall(batch)
-                acks: dict[int, int] = {}
-                while not by_seq.keys() <= acks.keys():
-                    acks.update(parse_acks(sock.recv(65536)))
+                acks = exchange(sock, batch, by_seq)
             except OSError as exc:  # includes a reply that never came (socket.timeout)
                 self._drop()
                 raise ObjectError(f"cannot delete counters of table {table}: {exc}") from None
-        return {by_seq[seq]: code for seq, code in acks.items() if seq in by_seq and code}
+        return {by_seq[seq]: code for seq, code in acks.items() if code}
 
     def _socket(self) -> socket.socket:
         where = nsutil.path(self.netns) if self.netns else "/proc/thread-self/ns/net"

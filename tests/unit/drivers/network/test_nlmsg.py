@@ -7,6 +7,8 @@ import struct
 
 from nnfv_agent.drivers.network.nlmsg import (
     IFF_UP,
+    NFNL_MSG_BATCH_BEGIN,
+    NFNL_MSG_BATCH_END,
     NLM_F_ACK,
     NLM_F_CREATE,
     NLM_F_EXCL,
@@ -14,6 +16,8 @@ from nnfv_agent.drivers.network.nlmsg import (
     NLMSG_ERROR,
     RTM_NEWLINK,
     new_veth,
+    nft_batch_marker,
+    nft_delete_counter,
     parse_acks,
 )
 
@@ -71,3 +75,39 @@ def test_new_veth_without_namespace_or_address_names_neither():
     )
     assert peer.get_attr("IFLA_IFNAME") == "b"
     assert peer.get_attr("IFLA_NET_NS_FD") is None and peer.get_attr("IFLA_ADDRESS") is None
+
+
+def nft_message(data: bytes, with_object: bool):
+    from pyroute2.netlink.nfnetlink import nfgen_msg
+
+    class obj_msg(nfgen_msg):  # noqa: N801 - pyroute2's naming; NFTA_OBJ_* of nf_tables.h
+        nla_map = (
+            ("NFTA_OBJ_UNSPEC", "none"),
+            ("NFTA_OBJ_TABLE", "asciiz"),
+            ("NFTA_OBJ_NAME", "asciiz"),
+            ("NFTA_OBJ_TYPE", "be32"),
+        )
+
+    msg = (obj_msg if with_object else nfgen_msg)(data)
+    msg.decode()
+    return msg
+
+
+def test_nft_batch_markers_decode_as_nftables_batch_begin_and_end():
+    for kind in (NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END):
+        msg = nft_message(nft_batch_marker(kind, 5), with_object=False)
+        assert msg["header"]["type"] == kind and msg["header"]["sequence_number"] == 5
+        assert msg["header"]["flags"] == NLM_F_REQUEST
+        assert msg["res_id"] == 10  # NFNL_SUBSYS_NFTABLES, big-endian on the wire
+
+
+def test_nft_delete_counter_decodes_as_delobj_of_a_named_netdev_counter():
+    data = nft_delete_counter("nnfv_x", "c_g0_1", 6)
+    msg = nft_message(data, with_object=True)
+    assert msg["header"]["length"] == len(data)
+    assert msg["header"]["type"] == (10 << 8) | 20  # NFNL_SUBSYS_NFTABLES, NFT_MSG_DELOBJ
+    assert msg["header"]["flags"] == NLM_F_REQUEST | NLM_F_ACK
+    assert msg["nfgen_family"] == 5  # NFPROTO_NETDEV
+    assert msg.get_attr("NFTA_OBJ_TABLE") == "nnfv_x"
+    assert msg.get_attr("NFTA_OBJ_NAME") == "c_g0_1"
+    assert msg.get_attr("NFTA_OBJ_TYPE") == 1  # NFT_OBJECT_COUNTER
