@@ -96,6 +96,8 @@ class StatusReporter:
         if not enabled or member is None:
             _leaf(st, "state", "stopped")
             return "stopped"
+        # Health before the state file: the supervisor writes them in the other order.
+        health = self.dp.supervisor.health.get(member.key)
         state = self.dp.compute.load_state(member.key)
         _leaf(st, "state", state.state if state else "failed")
         _leaf(st, "flavour", member.template.vnf_type)
@@ -117,7 +119,6 @@ class StatusReporter:
         error = state.last_error if state else "no state recorded for this instance"
         if error:
             _leaf(st, "last-error", error)
-        health = self.dp.supervisor.health.get(member.key)
         if health is not None:
             if health.last_failure:
                 _leaf(st, "last-failure", health.last_failure)

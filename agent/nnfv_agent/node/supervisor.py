@@ -336,6 +336,11 @@ class Supervisor:
         else:
             unit.due = now + delay
             told = f"{reason}; restart {unit.counter.count} in {delay:g} s"
+        members = dep.by_key.get(key)
+        if members:
+            # The state file before the health record: `get` reads them in the other order,
+            # so a reply that shows this failure's health also shows its reason.
+            self.dp.compute.mark_failed(key, told)
         before = self.health.get(key)
         self.health[key] = Health(
             True,
@@ -346,9 +351,7 @@ class Supervisor:
             None if delay is None else _iso(wall + timedelta(seconds=delay)),
             delay is None,
         )
-        members = dep.by_key.get(key)
         if members:
-            self.dp.compute.mark_failed(key, told)
             for m in members:
                 self.dp.compute.on_state(m.graph, m.nf.id, "failed", told)
         if first:
