@@ -249,7 +249,8 @@ class Agent:
         peer: str,
         *,
         idle_timeout: float | None = None,
-    ) -> None:
+    ) -> bool:
+        """Serve one session to its end; True when the client closed it (close-session)."""
         session = Session(
             next(self._ids),
             username,
@@ -272,6 +273,7 @@ class Agent:
             session.run()
         finally:
             self.end_session(session)
+        return session.end_reason == "closed"
 
     def end_session(self, session: Session) -> None:
         with self._sessions_lock:

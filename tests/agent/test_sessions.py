@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 
 import paramiko
 import pytest
@@ -302,6 +304,35 @@ def test_close_session_replies_ok_then_ends_the_session(agent):
         finally:
             raw.close()
         assert wait_until(lambda: raw_id not in _session_ids(watcher))
+
+
+def test_close_session_leaves_closing_the_connection_to_the_client(agent):
+    # Were the agent to close first, the client's answer to its channel close would reach a
+    # closed socket, and the kernel would reset the connection under the client.
+    raw = RawClient(agent)
+    try:
+        assert _reply(raw.rpc("<close-session/>", "2")).find(f"{{{NC}}}ok") is not None
+        with pytest.raises(CLOSED):
+            raw.recv()  # the channel is closed
+        time.sleep(0.5)  # the agent waits PEER_CLOSE_GRACE (3 s) for the client
+        assert raw.transport.is_active()
+    finally:
+        raw.close()
+
+
+def test_sessions_ended_by_close_session_leave_no_reset_connection_on_either_side(agent, caplog):
+    caplog.set_level(logging.ERROR, logger="paramiko")
+    for _ in range(10):
+        with ncclient_connect(agent) as m:  # leaving the block sends close-session
+            assert m.get_config(source="running").ok
+        raw = RawClient(agent)
+        try:
+            assert _reply(raw.rpc("<close-session/>")).find(f"{{{NC}}}ok") is not None
+        finally:
+            raw.close()  # at once, with the agent's channel close perhaps unread
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("paramiko")] == []
+    errors = [line for line in agent.log.read_text().splitlines() if " ERROR " in line]
+    assert errors == []
 
 
 def test_kill_session_ends_the_other_session(agent):

@@ -6,6 +6,8 @@ What an SSH peer may cost is bounded:
   address (so one noisy source cannot take every slot); one more is closed at accept and logged;
 - such a connection has `login_grace_time` seconds to get a session, then it is closed;
 - a connection is one paramiko thread until it has a session, then one more for the session;
+- after a close-session, that second thread waits at most PEER_CLOSE_GRACE seconds for the
+  client to close the connection, then closes it;
 - sessions are at most `max_sessions`: one more is refused at channel open with the SSH reason
   "resource shortage" (a clean, standard refusal that every client reports);
 - a failed password login is answered after a delay that doubles with each recent failure from
@@ -23,6 +25,7 @@ most one connection per configured management system), but it has the same `logi
 from __future__ import annotations
 
 import collections
+import errno
 import logging
 import os
 import socket
@@ -44,7 +47,10 @@ log = logging.getLogger(__name__)
 
 
 class ChannelHandler(Protocol):
-    """Runs one NETCONF session on `channel`; `idle_timeout` closes it when the peer is idle."""
+    """Runs one NETCONF session on `channel`; `idle_timeout` closes it when the peer is idle.
+
+    Returns True when the peer ended the session itself (close-session) and so will close the
+    connection next."""
 
     def __call__(
         self,
@@ -53,7 +59,7 @@ class ChannelHandler(Protocol):
         peer: str,
         *,
         idle_timeout: float | None = None,
-    ) -> None: ...
+    ) -> bool: ...
 
 
 # Channels one connection may open (a client may open a spare one before the netconf one).
@@ -62,6 +68,11 @@ MAX_CHANNELS = 4
 MAX_TRACKED_SOURCES = 1024
 # A source's failures are forgotten this long after its last one.
 FAILURE_MEMORY = 300.0
+# After a close-session the client answers our channel close, then closes the connection.
+# Closing first, with that answer unread, makes our kernel reset the connection, and the
+# client's SSH library logs an error (paramiko: ncclient, so Ansible). So the client goes
+# first, within this many seconds.
+PEER_CLOSE_GRACE = 3.0
 
 
 def load_or_create_host_key(path: Path) -> paramiko.PKey:
@@ -145,6 +156,13 @@ class _AuthHandler(AuthHandler):
 
 
 class _Transport(paramiko.Transport):
+    def _log(self, level: int, msg: object, *args: object) -> None:
+        # A reset from the peer (a client that closed with our last packets unread, or that
+        # was killed) ends the connection as an EOF would; it is no error of the agent's.
+        if level >= logging.ERROR and isinstance(msg, str) and _is_reset(msg):
+            level = logging.DEBUG
+        super()._log(level, msg, *args)  # type: ignore[misc]
+
     def _parse_newkeys(self, m: Message) -> None:
         if self.server_mode and self.auth_handler is None:
             self.auth_handler = _AuthHandler(self)
@@ -412,14 +430,19 @@ class SshServer:
         return True
 
     def _session(self, record: _Connection, channel: paramiko.Channel, username: str) -> None:
+        peer_closes = False
         try:
             if record.idle_timeout:
-                self.handler(channel, username, record.peer, idle_timeout=record.idle_timeout)
+                peer_closes = self.handler(
+                    channel, username, record.peer, idle_timeout=record.idle_timeout
+                )
             else:
-                self.handler(channel, username, record.peer)
+                peer_closes = self.handler(channel, username, record.peer)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("SSH connection from %s ended: %s", record.peer, exc)
         finally:
+            if peer_closes:
+                record.transport.join(PEER_CLOSE_GRACE)
             record.transport.close()
 
     def stop(self) -> None:
@@ -443,6 +466,11 @@ def _iterations(config: AgentConfig) -> int:
             if len(parts) == 4 and parts[1].isascii() and parts[1].isdigit():
                 return int(parts[1])
     return PBKDF2_ITERATIONS
+
+
+def _is_reset(message: str) -> bool:
+    """paramiko's transport thread logs a socket error as "Socket exception: <text> (<errno>)"."""
+    return message.startswith("Socket exception:") and message.endswith(f"({errno.ECONNRESET})")
 
 
 def _direction(outbound: bool) -> str:

@@ -1,6 +1,10 @@
-"""The SSH server's login rules that need no network: throttle and equal cost."""
+"""The SSH server's rules that need no network: login throttle, equal cost, log levels."""
 
 from __future__ import annotations
+
+import errno
+import logging
+import socket
 
 import paramiko
 
@@ -74,3 +78,26 @@ def test_the_dummy_hash_never_lets_anyone_in():
     auth = _auth(config)
     assert auth.check_auth_password("keys-only", "x") == paramiko.AUTH_FAILED
     assert auth.check_auth_password("nobody", "x") == paramiko.AUTH_FAILED
+
+
+def _logged_by_transport(caplog, message: str) -> list[int]:
+    left, right = socket.socketpair()
+    try:
+        transport = ssh._Transport(left)
+        with caplog.at_level(logging.DEBUG, logger="paramiko.transport"):
+            caplog.clear()
+            transport._log(logging.ERROR, message)
+        return [r.levelno for r in caplog.records if r.getMessage() == message]
+    finally:
+        left.close()
+        right.close()
+
+
+def test_a_connection_reset_by_the_peer_is_logged_at_debug_not_as_an_error(caplog):
+    message = f"Socket exception: Connection reset by peer ({errno.ECONNRESET})"
+    assert _logged_by_transport(caplog, message) == [logging.DEBUG]
+
+
+def test_other_socket_errors_stay_errors(caplog):
+    message = f"Socket exception: No route to host ({errno.EHOSTUNREACH})"
+    assert _logged_by_transport(caplog, message) == [logging.ERROR]
