@@ -7,7 +7,8 @@ What an SSH peer may cost is bounded:
 - such a connection has `login_grace_time` seconds to get a session, then it is closed;
 - a connection is one paramiko thread until it has a session, then one more for the session;
 - after a close-session, that second thread waits at most PEER_CLOSE_GRACE seconds for the
-  client to close the connection, then closes it;
+  client to close the connection, then closes it; at most `max_startups` connections wait so,
+  the agent closes any more at once;
 - sessions are at most `max_sessions`: one more is refused at channel open with the SSH reason
   "resource shortage" (a clean, standard refusal that every client reports);
 - a failed password login is answered after a delay that doubles with each recent failure from
@@ -279,6 +280,8 @@ class SshServer:
         self.port = self.sock.getsockname()[1]
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        # Connections left to their client after a close-session: as many as max_startups.
+        self._lingering = threading.BoundedSemaphore(config.max_startups)
         self._conns: set[_Connection] = set()  # connections without a session yet
         self._refused = 0
         self._refused_logged = 0.0
@@ -441,8 +444,11 @@ class SshServer:
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("SSH connection from %s ended: %s", record.peer, exc)
         finally:
-            if peer_closes:
-                record.transport.join(PEER_CLOSE_GRACE)
+            if peer_closes and self._lingering.acquire(blocking=False):
+                try:
+                    record.transport.join(PEER_CLOSE_GRACE)
+                finally:
+                    self._lingering.release()
             record.transport.close()
 
     def stop(self) -> None:

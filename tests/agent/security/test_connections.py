@@ -160,3 +160,25 @@ def test_netconf_subsystem_on_the_second_channel_gets_the_hello(agent):
             spare.recv(1)
     finally:
         transport.close()
+
+
+def test_connections_left_open_after_close_session_are_kept_at_most_max_startups_and_briefly(
+    agent_factory,
+):
+    agent = agent_factory(max_startups=2, max_startups_per_source=2)
+    clients = []
+    try:
+        for _ in range(4):  # each ends its session, then keeps its connection open
+            raw = RawClient(agent)
+            clients.append(raw)
+            assert "<ok/>" in raw.rpc("<close-session/>")
+        # The agent leaves the first two connections to their clients for a while (see
+        # test_sessions.py); the two beyond max_startups it closes at once.
+        assert wait_until(lambda: not any(c.transport.is_active() for c in clients[2:]))
+        assert all(c.transport.is_active() for c in clients[:2])
+        # After the grace it closes those too.
+        assert wait_until(lambda: not any(c.transport.is_active() for c in clients))
+        _works(agent)
+    finally:
+        for raw in clients:
+            raw.close()
