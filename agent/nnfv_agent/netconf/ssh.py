@@ -435,12 +435,9 @@ class SshServer:
     def _session(self, record: _Connection, channel: paramiko.Channel, username: str) -> None:
         peer_closes = False
         try:
-            if record.idle_timeout:
-                peer_closes = self.handler(
-                    channel, username, record.peer, idle_timeout=record.idle_timeout
-                )
-            else:
-                peer_closes = self.handler(channel, username, record.peer)
+            peer_closes = self.handler(
+                channel, username, record.peer, idle_timeout=record.idle_timeout
+            )
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("SSH connection from %s ended: %s", record.peer, exc)
         finally:
